@@ -1,0 +1,118 @@
+//! Organizations, their members, invitations and API keys.
+
+use crate::ids::{ApiKeyId, InvitationId, OrganizationId, PartnerId, UserId};
+use crate::secret::IssuedToken;
+use crate::values::{Email, Role, Slug};
+use chrono::{DateTime, Duration, Utc};
+
+/// How long an invitation token may be used.
+pub const INVITATION_TTL: Duration = Duration::hours(48);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub id: OrganizationId,
+    pub name: String,
+    pub slug: Slug,
+    /// Whether the slug was derived from the name (and may be suffixed on a clash) or chosen.
+    pub slug_chosen: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One of the caller's memberships.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub organization: Organization,
+    pub role: Role,
+}
+
+/// A member as the organization's admins see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub partner_id: Option<PartnerId>,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub organization_id: OrganizationId,
+    pub email: String,
+    pub role: Role,
+    pub partner_id: Option<PartnerId>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An invitation about to be stored; the token goes out once (in the response and the event).
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub invitation: Invitation,
+    pub token: IssuedToken,
+    pub invited_by: Option<UserId>,
+}
+
+impl NewInvitation {
+    pub fn new(
+        organization_id: OrganizationId,
+        email: &Email,
+        role: Role,
+        partner_id: Option<PartnerId>,
+        invited_by: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            invitation: Invitation {
+                id: InvitationId::generate(),
+                organization_id,
+                email: email.as_str().to_owned(),
+                role,
+                partner_id,
+                expires_at: now + INVITATION_TTL,
+                created_at: now,
+            },
+            token: IssuedToken::generate("pi_"),
+            invited_by,
+        }
+    }
+}
+
+/// Result of adding someone by email: they were a user already, or they were invited.
+#[derive(Debug, Clone)]
+pub enum MemberAdded {
+    Added(Member),
+    Invited {
+        invitation: Invitation,
+        token: crate::secret::Secret,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub role: Role,
+    /// The first characters of the key, to recognise it in a list.
+    pub prefix: String,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub token: IssuedToken,
+}

@@ -1,0 +1,10 @@
+//! Use cases. Each service takes the caller's [`Principal`](crate::identity::Principal) and
+//! enforces the role rules itself, so no transport can forget them.
+
+pub mod access;
+pub mod api_keys;
+pub mod auth;
+pub mod organizations;
+pub mod partners;
+
+pub use access::AccessError;

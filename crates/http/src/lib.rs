@@ -1,0 +1,110 @@
+//! The HTTP layer of the Partners API (actix-web): routes, extractors, wire types, the one
+//! error mapping, request ids, access logs, metrics and the OpenAPI document.
+//!
+//! Handlers talk to the domain's use cases only; nothing here knows the database.
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpResponse, web};
+use error::ApiError;
+use partneros_domain::ErrorKind;
+pub use state::{AppState, HttpSettings, MetricsRenderer};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+async fn no_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorKind::NotFound, "no such route"))
+}
+
+/// The OpenAPI document as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .pipe(routes_of)
+        .split_for_parts();
+    api
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+fn routes_of<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    use routes::*;
+    app.service(
+        scope::scope("/api")
+            .service(auth::sign_up)
+            .service(auth::sign_in)
+            .service(auth::sign_out)
+            .service(auth::get_session)
+            .service(auth::set_active)
+            .service(auth::accept_invitation)
+            .service(organizations::list_members)
+            .service(organizations::add_member)
+            .service(organizations::change_role)
+            .service(organizations::remove_member)
+            .service(organizations::create_organization)
+            .service(organizations::list_organizations)
+            .service(api_keys::create_api_key)
+            .service(api_keys::list_api_keys)
+            .service(api_keys::revoke_api_key)
+            .service(partners::list_partners)
+            .service(partners::create_partner)
+            .service(partners::get_partner)
+            .service(partners::update_partner)
+            .service(partners::delete_partner),
+    )
+    .service(ops::healthz)
+    .service(ops::readyz)
+    .service(ops::metrics)
+}
+
+/// The whole application, ready for `HttpServer::new`.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let query_config = web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::field("query", &e.to_string()).into());
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .app_data(web::Data::new(state))
+        .app_data(query_config)
+        .pipe(routes_of)
+        .split_for_parts();
+    app.route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("Location", "/docs/"))
+                .finish()
+        }),
+    )
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+    .default_service(web::to(no_route))
+    .wrap(actix_web::middleware::from_fn(middleware::observe))
+}

@@ -1,0 +1,57 @@
+//! The OpenAPI document; paths and schemas are collected from the handlers.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+pub struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("session token or API key")
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("session_token"))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Partners API",
+        description = "Partner relationship management: partner records, organizations, members and API keys.
+
+Conventions: JSON in and out, camelCase keys, lowercase hyphenated UUIDs, timestamps as ISO 8601 UTC with milliseconds and `Z`. \
+Errors are `{\"error\", \"code\", \"details\"?}`; every response carries `x-request-id`.
+
+Decisions where the specification is silent:
+- Authenticate with the `session_token` cookie or `Authorization: Bearer <token>`; session tokens start with `ps_`, API keys with `pk_`. \
+When both are sent, the header wins.
+- Signing in activates the user's oldest membership; `POST /api/auth/organization/set-active` switches.
+- `partner`-role accounts come only from partner records; members can be added as `owner` (by owners), `admin`, `member` or `viewer`.
+- API keys carry `admin`, `member` or `viewer`; they cannot manage sessions or create organizations.
+- A hand-set `tier` is marked `tierSource: manual` unless the request says otherwise.
+- JSON bodies are limited to 64 KiB; a body that is not `application/json` gets 415.
+- Invitation tokens are returned once to the inviting admin and emitted in the `invitation_created` outbox event for delivery.",
+        version = "0.1.0"
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in, sessions"),
+        (name = "organizations", description = "Organizations"),
+        (name = "members", description = "Members and invitations (owners and admins)"),
+        (name = "api-keys", description = "Organization API keys (owners and admins)"),
+        (name = "partners", description = "Partner records"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,191 @@
+//! Sign-up, sign-in, sign-out, the current session and the active organization.
+
+use crate::dto::*;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Caller, Json, SESSION_COOKIE, client_info};
+use crate::state::AppState;
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use partneros_domain::ids::OrganizationId;
+use partneros_domain::services::auth::SignedIn;
+
+fn session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_owned())
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.secure_cookies)
+        .path("/")
+        .max_age(CookieDuration::days(30))
+        .finish()
+}
+
+/// Answers a sign-in with the body and the session cookie.
+pub(crate) fn signed_in(state: &AppState, signed: SignedIn) -> HttpResponse {
+    let token = signed.token.expose().to_owned();
+    HttpResponse::Ok()
+        .cookie(session_cookie(state, &token))
+        .json(SignedInResponse {
+            user: signed.user.into(),
+            session: signed.session.into(),
+            token,
+        })
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = SignUpRequest,
+    responses(
+        (status = 200, description = "Account created and signed in; sets the `session_token` cookie", body = SignedInResponse),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 403, description = "Sign-up is disabled (`SIGNUP_ENABLED=false`)", body = ErrorBody),
+        (status = 409, description = "The email already has an account", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+#[post("/auth/sign-up/email")]
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<SignUpRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let signed = state
+        .auth
+        .sign_up(&b.name, &b.email, &b.password, &client_info(&req))
+        .await?;
+    Ok(signed_in(&state, signed))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = SignInRequest,
+    responses(
+        (status = 200, description = "Signed in; sets the `session_token` cookie", body = SignedInResponse),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "5 failures for this email in 15 minutes; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+#[post("/auth/sign-in/email")]
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<SignInRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let signed = state
+        .auth
+        .sign_in(&b.email, &b.password, &client_info(&req))
+        .await?;
+    Ok(signed_in(&state, signed))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, description = "The session is revoked and the cookie cleared", body = SuccessResponse),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Called with an API key", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/auth/sign-out")]
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.sign_out(&caller.0).await?;
+    let mut gone = session_cookie(&state, "");
+    gone.make_removal();
+    Ok(HttpResponse::Ok().cookie(gone).json(SuccessResponse::OK))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, description = "The signed-in user and session", body = SessionResponse),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Called with an API key", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/auth/get-session")]
+pub async fn get_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let (user, session) = state.auth.current_session(&caller.0).await?;
+    Ok(HttpResponse::Ok().json(SessionResponse {
+        user: user.into(),
+        session: session.into(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = SetActiveRequest,
+    responses(
+        (status = 200, description = "The session with its new active organization", body = SessionResponse),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Called with an API key", body = ErrorBody),
+        (status = 404, description = "Not a member of that organization", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/auth/organization/set-active")]
+pub async fn set_active(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<SetActiveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, session) = state
+        .auth
+        .set_active_organization(&caller.0, OrganizationId::from_uuid(body.0.organization_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(SessionResponse {
+        user: user.into(),
+        session: session.into(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = AcceptInvitationRequest,
+    responses(
+        (status = 200, description = "Joined the organization and signed in; sets the `session_token` cookie", body = SignedInResponse),
+        (status = 400, description = "Invalid input (e.g. a password is needed for a new account)", body = ErrorBody),
+        (status = 404, description = "Unknown, used or expired invitation", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+#[post("/auth/invitations/accept")]
+pub async fn accept_invitation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<AcceptInvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let signed = state
+        .organizations
+        .accept_invitation(
+            &b.token,
+            b.name.as_deref(),
+            b.password.as_deref(),
+            &client_info(&req),
+        )
+        .await?;
+    Ok(signed_in(&state, signed))
+}

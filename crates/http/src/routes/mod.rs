@@ -1,0 +1,13 @@
+//! Route handlers, one module per area of the API.
+
+pub mod api_keys;
+pub mod auth;
+pub mod ops;
+pub mod organizations;
+pub mod partners;
+
+use crate::error::ErrorBody;
+
+/// Responses every authenticated endpoint may give, for the OpenAPI document.
+#[allow(dead_code)]
+pub(crate) type Error = ErrorBody;

@@ -1,0 +1,183 @@
+//! Organizations and their members.
+
+use crate::dto::*;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Caller, Json, path_id};
+use crate::state::AppState;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use partneros_domain::ids::UserId;
+use partneros_domain::organization::MemberAdded;
+
+#[utoipa::path(
+    tag = "organizations",
+    request_body = CreateOrganizationRequest,
+    responses(
+        (status = 201, description = "Created; the caller is its owner and it is now the session's active organization", body = OrganizationResponse),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Called with an API key", body = ErrorBody),
+        (status = 409, description = "The slug is taken", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/organizations")]
+pub async fn create_organization(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateOrganizationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let org = state
+        .organizations
+        .create(&caller.0, &b.name, b.slug.as_deref())
+        .await?;
+    Ok(HttpResponse::Created().json(OrganizationResponse {
+        organization: org.into(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "organizations",
+    responses(
+        (status = 200, description = "The caller's memberships with their roles", body = OrganizationsResponse),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Called with an API key", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/organizations")]
+pub async fn list_organizations(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let list = state.organizations.list_mine(&caller.0).await?;
+    Ok(HttpResponse::Ok().json(OrganizationsResponse {
+        organizations: list.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "members",
+    responses(
+        (status = 200, description = "Members of the active organization", body = MembersResponse),
+        (status = 400, description = "No active organization", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only owners and admins manage members", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/organizations/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let members = state.organizations.list_members(&caller.0).await?;
+    Ok(HttpResponse::Ok().json(MembersResponse {
+        members: members.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "members",
+    request_body = AddMemberRequest,
+    responses(
+        (status = 201, description = "An existing user was added (`member`), or the email was invited (`invitation` and `token`)", body = AddMemberResponse),
+        (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only owners and admins manage members; only owners grant `owner`", body = ErrorBody),
+        (status = 409, description = "Already a member", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/organizations/members")]
+pub async fn add_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<AddMemberRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let out = state
+        .organizations
+        .add_member(&caller.0, &b.email, &b.role)
+        .await?;
+    let body = match out {
+        MemberAdded::Added(m) => AddMemberResponse {
+            member: Some(m.into()),
+            invitation: None,
+            token: None,
+        },
+        MemberAdded::Invited { invitation, token } => AddMemberResponse {
+            member: None,
+            invitation: Some(invitation.into()),
+            token: Some(token.expose().to_owned()),
+        },
+    };
+    Ok(HttpResponse::Created().json(body))
+}
+
+#[utoipa::path(
+    tag = "members",
+    params(("userId" = uuid::Uuid, Path, description = "The member's user id")),
+    request_body = ChangeRoleRequest,
+    responses(
+        (status = 200, description = "The member with the new role", body = MemberResponse),
+        (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only owners and admins manage members; only owners change owners", body = ErrorBody),
+        (status = 404, description = "Not a member of the active organization", body = ErrorBody),
+        (status = 409, description = "The last owner cannot be demoted", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[patch("/organizations/members/{userId}")]
+pub async fn change_role(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Json<ChangeRoleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = UserId::from_uuid(path_id(&path, "userId")?);
+    let member = state
+        .organizations
+        .change_role(&caller.0, user, &body.0.role)
+        .await?;
+    Ok(HttpResponse::Ok().json(MemberResponse {
+        member: member.into(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "members",
+    params(("userId" = uuid::Uuid, Path, description = "The member's user id")),
+    responses(
+        (status = 200, description = "Removed", body = SuccessResponse),
+        (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only owners and admins manage members; only owners remove owners", body = ErrorBody),
+        (status = 404, description = "Not a member of the active organization", body = ErrorBody),
+        (status = 409, description = "The last owner cannot be removed", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[delete("/organizations/members/{userId}")]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = UserId::from_uuid(path_id(&path, "userId")?);
+    state.organizations.remove_member(&caller.0, user).await?;
+    Ok(HttpResponse::Ok().json(SuccessResponse::OK))
+}

@@ -1,0 +1,19 @@
+//! PostgreSQL adapter of the Partners API ports (diesel 2 + diesel-async over a deadpool pool).
+//!
+//! Every table that holds tenant data carries `organization_id`, and every query on it filters
+//! by it.
+
+mod api_keys;
+mod error;
+mod health;
+mod identity;
+pub mod local_cluster;
+mod models;
+mod organizations;
+mod partners;
+mod pool;
+mod rate_limits;
+pub mod schema;
+
+pub use error::map_error;
+pub use pool::{Database, PoolConfig, connect, migrate, pending_migrations};

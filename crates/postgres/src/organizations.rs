@@ -1,0 +1,379 @@
+//! Organizations, memberships and invitations.
+
+use crate::Database;
+use crate::error::ResultExt;
+use crate::identity::{insert_session, user_insert};
+use crate::models::{
+    InvitationRow, MemberRow, OrganizationRow, TxError, UserRow, insert_invitation, member,
+    parse_role,
+};
+use crate::schema::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use partneros_domain::StoreError;
+use partneros_domain::identity::User;
+use partneros_domain::identity::UserWithPassword;
+use partneros_domain::ids::*;
+use partneros_domain::organization::{
+    Member, Membership, NewInvitation, NewOrganization, Organization,
+};
+use partneros_domain::ports::{InvitationAcceptance, OrganizationStore, PendingInvitation};
+use partneros_domain::secret::TokenHash;
+use partneros_domain::values::Role;
+
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Owner => 4,
+        Role::Admin => 3,
+        Role::Member => 2,
+        Role::Viewer => 1,
+        Role::Partner => 0,
+    }
+}
+
+fn last_owner() -> TxError {
+    TxError::Store(StoreError::Conflict(
+        "an organization must keep at least one owner".into(),
+    ))
+}
+
+/// Locks the organization's owner rows and returns their user ids, so concurrent demotions
+/// and removals of owners are serialized.
+async fn lock_owners(
+    conn: &mut diesel_async::AsyncPgConnection,
+    organization: OrganizationId,
+) -> Result<Vec<uuid::Uuid>, diesel::result::Error> {
+    members::table
+        .filter(members::organization_id.eq(organization.as_uuid()))
+        .filter(members::role.eq(Role::Owner.as_str()))
+        .select(members::user_id)
+        .for_update()
+        .load(conn)
+        .await
+}
+
+#[async_trait]
+impl OrganizationStore for Database {
+    async fn create_organization(
+        &self,
+        organization: NewOrganization,
+        owner: UserId,
+        activate: Option<SessionId>,
+    ) -> Result<Organization, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                let row: OrganizationRow = diesel::insert_into(organizations::table)
+                    .values(OrganizationRow {
+                        id: organization.id.as_uuid(),
+                        name: organization.name.clone(),
+                        slug: organization.slug.as_str().to_owned(),
+                        created_at: organization.created_at,
+                        updated_at: organization.created_at,
+                    })
+                    .returning(OrganizationRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                diesel::insert_into(members::table)
+                    .values(MemberRow {
+                        organization_id: row.id,
+                        user_id: owner.as_uuid(),
+                        role: Role::Owner.as_str().into(),
+                        partner_id: None,
+                        created_at: organization.created_at,
+                    })
+                    .execute(conn)
+                    .await?;
+                if let Some(session) = activate {
+                    diesel::update(sessions::table.find(session.as_uuid()))
+                        .set(sessions::active_organization_id.eq(row.id))
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(row)
+            })
+            .await?;
+        Ok(row.into())
+    }
+
+    async fn list_memberships(&self, user: UserId) -> Result<Vec<Membership>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(OrganizationRow, String)> = members::table
+            .inner_join(organizations::table)
+            .filter(members::user_id.eq(user.as_uuid()))
+            .order((members::created_at.asc(), organizations::id.asc()))
+            .select((OrganizationRow::as_select(), members::role))
+            .load(&mut conn)
+            .await
+            .store()?;
+        rows.into_iter()
+            .map(|(o, role)| {
+                Ok(Membership {
+                    organization: o.into(),
+                    role: parse_role(&role)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_members(&self, organization: OrganizationId) -> Result<Vec<Member>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(MemberRow, UserRow)> = members::table
+            .inner_join(users::table)
+            .filter(members::organization_id.eq(organization.as_uuid()))
+            .order((members::created_at.asc(), members::user_id.asc()))
+            .select((MemberRow::as_select(), UserRow::as_select()))
+            .load(&mut conn)
+            .await
+            .store()?;
+        rows.into_iter().map(|(m, u)| member(m, u)).collect()
+    }
+
+    async fn find_member(
+        &self,
+        organization: OrganizationId,
+        user: UserId,
+    ) -> Result<Option<Member>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row: Option<(MemberRow, UserRow)> = members::table
+            .inner_join(users::table)
+            .filter(members::organization_id.eq(organization.as_uuid()))
+            .filter(members::user_id.eq(user.as_uuid()))
+            .select((MemberRow::as_select(), UserRow::as_select()))
+            .first(&mut conn)
+            .await
+            .optional()
+            .store()?;
+        row.map(|(m, u)| member(m, u)).transpose()
+    }
+
+    async fn add_member(
+        &self,
+        organization: OrganizationId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Member, StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::insert_into(members::table)
+            .values(MemberRow {
+                organization_id: organization.as_uuid(),
+                user_id: user.as_uuid(),
+                role: role.as_str().into(),
+                partner_id: None,
+                created_at: Utc::now(),
+            })
+            .execute(&mut conn)
+            .await
+            .store()?;
+        drop(conn);
+        self.find_member(organization, user)
+            .await?
+            .ok_or_else(|| StoreError::unexpected("member vanished after insert"))
+    }
+
+    async fn create_invitation(&self, invitation: NewInvitation) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, TxError, _>(async move |conn| {
+            insert_invitation(conn, &invitation).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn change_role(
+        &self,
+        organization: OrganizationId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Option<Member>, StoreError> {
+        let mut conn = self.conn().await?;
+        let changed = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                let owners = lock_owners(conn, organization).await?;
+                if role != Role::Owner && owners == [user.as_uuid()] {
+                    return Err(last_owner());
+                }
+                let n = diesel::update(
+                    members::table
+                        .filter(members::organization_id.eq(organization.as_uuid()))
+                        .filter(members::user_id.eq(user.as_uuid()))
+                        .filter(members::role.ne(Role::Partner.as_str())),
+                )
+                .set(members::role.eq(role.as_str()))
+                .execute(conn)
+                .await?;
+                Ok(n == 1)
+            })
+            .await?;
+        drop(conn);
+        if changed {
+            self.find_member(organization, user).await
+        } else {
+            Ok(None)
+        }
+    }
+
+    async fn remove_member(
+        &self,
+        organization: OrganizationId,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let removed = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                let owners = lock_owners(conn, organization).await?;
+                if owners == [user.as_uuid()] {
+                    return Err(last_owner());
+                }
+                let n = diesel::delete(
+                    members::table
+                        .filter(members::organization_id.eq(organization.as_uuid()))
+                        .filter(members::user_id.eq(user.as_uuid())),
+                )
+                .execute(conn)
+                .await?;
+                Ok(n == 1)
+            })
+            .await?;
+        Ok(removed)
+    }
+
+    async fn find_pending_invitation(
+        &self,
+        token: TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PendingInvitation>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row: Option<InvitationRow> = invitations::table
+            .filter(invitations::token_hash.eq(token.as_bytes().as_slice()))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::expires_at.gt(now))
+            .select(InvitationRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .store()?;
+        let Some(row) = row else { return Ok(None) };
+        let user = crate::identity::find_user_by_email_on(&mut conn, &row.email)
+            .await
+            .store()?;
+        Ok(Some(PendingInvitation {
+            invitation: row.into_invitation()?,
+            existing_user: user.map(|u| {
+                let password_hash = u.password_hash.clone();
+                UserWithPassword {
+                    user: u.into_user(),
+                    password_hash,
+                }
+            }),
+        }))
+    }
+
+    async fn accept_invitation(
+        &self,
+        acceptance: InvitationAcceptance,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, StoreError> {
+        let mut conn = self.conn().await?;
+        let user = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                let inv: Option<InvitationRow> = diesel::update(
+                    invitations::table
+                        .find(acceptance.invitation_id.as_uuid())
+                        .filter(invitations::accepted_at.is_null())
+                        .filter(invitations::expires_at.gt(now)),
+                )
+                .set(invitations::accepted_at.eq(now))
+                .returning(InvitationRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+                let Some(inv) = inv else { return Ok(None) };
+                let user_id = acceptance.session.user_id.as_uuid();
+                if let Some(new) = &acceptance.create_user {
+                    diesel::insert_into(users::table)
+                        .values(user_insert(new))
+                        .execute(conn)
+                        .await?;
+                } else if let Some(hash) = &acceptance.set_password_hash {
+                    diesel::update(
+                        users::table
+                            .find(user_id)
+                            .filter(users::password_hash.is_null()),
+                    )
+                    .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                    .execute(conn)
+                    .await?;
+                }
+                let invited = parse_role(&inv.role).map_err(TxError::Store)?;
+                let existing: Option<String> = members::table
+                    .filter(members::organization_id.eq(inv.organization_id))
+                    .filter(members::user_id.eq(user_id))
+                    .select(members::role)
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?;
+                match existing {
+                    None => {
+                        diesel::insert_into(members::table)
+                            .values(MemberRow {
+                                organization_id: inv.organization_id,
+                                user_id,
+                                role: invited.as_str().into(),
+                                partner_id: inv.partner_id,
+                                created_at: now,
+                            })
+                            .execute(conn)
+                            .await?;
+                    }
+                    Some(current) => {
+                        let current = parse_role(&current).map_err(TxError::Store)?;
+                        if rank(invited) > rank(current) {
+                            diesel::update(
+                                members::table
+                                    .filter(members::organization_id.eq(inv.organization_id))
+                                    .filter(members::user_id.eq(user_id)),
+                            )
+                            .set((
+                                members::role.eq(invited.as_str()),
+                                members::partner_id.eq(None::<uuid::Uuid>),
+                            ))
+                            .execute(conn)
+                            .await?;
+                        }
+                    }
+                }
+                insert_session(conn, &acceptance.session).await?;
+                let user: UserRow = users::table
+                    .find(user_id)
+                    .select(UserRow::as_select())
+                    .first(conn)
+                    .await?;
+                Ok(Some(user))
+            })
+            .await?;
+        Ok(user.map(UserRow::into_user))
+    }
+}
+
+impl Database {
+    /// The id of the organization with this slug (for administrative commands).
+    pub async fn organization_id_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<OrganizationId>, StoreError> {
+        let mut conn = self.conn().await?;
+        let id: Option<uuid::Uuid> = organizations::table
+            .filter(organizations::slug.eq(slug))
+            .select(organizations::id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .store()?;
+        Ok(id.map(OrganizationId::from_uuid))
+    }
+}

@@ -1,0 +1,154 @@
+//! Sliding-window rate limits kept in PostgreSQL, so every instance shares them.
+//!
+//! A hit takes a transaction-scoped advisory lock on its bucket, so "count, then insert" is
+//! atomic across connections and instances: exactly `limit` hits pass per window.
+
+use crate::Database;
+use crate::error::ResultExt;
+use crate::models::TxError;
+use crate::schema::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use partneros_domain::StoreError;
+use partneros_domain::ports::{RateDecision, RateLimiter};
+
+diesel::define_sql_function!(fn hashtext(x: Text) -> Integer);
+diesel::define_sql_function!(fn pg_advisory_xact_lock(key: diesel::sql_types::Integer));
+
+async fn window(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    since: DateTime<Utc>,
+) -> Result<(i64, Option<DateTime<Utc>>), diesel::result::Error> {
+    rate_limit_hits::table
+        .filter(rate_limit_hits::bucket.eq(bucket))
+        .filter(rate_limit_hits::hit_at.gt(since))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(rate_limit_hits::hit_at),
+        ))
+        .get_result(conn)
+        .await
+}
+
+fn decide(
+    count: i64,
+    oldest: Option<DateTime<Utc>>,
+    limit: u32,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> RateDecision {
+    if count < i64::from(limit) {
+        return RateDecision::Allowed;
+    }
+    let free_at = oldest.unwrap_or(now) + window;
+    let secs = ((free_at - now).num_milliseconds().max(0) + 999) / 1000;
+    let secs = secs.max(1);
+    RateDecision::Limited {
+        retry_after_secs: secs as u64,
+    }
+}
+
+#[async_trait]
+impl RateLimiter for Database {
+    async fn hit(
+        &self,
+        bucket: &str,
+        limit: u32,
+        window_len: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RateDecision, StoreError> {
+        let mut conn = self.conn().await?;
+        let bucket = bucket.to_owned();
+        let decision = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                diesel::select(pg_advisory_xact_lock(hashtext(&bucket)))
+                    .execute(conn)
+                    .await?;
+                let since = now - window_len;
+                diesel::delete(
+                    rate_limit_hits::table
+                        .filter(rate_limit_hits::bucket.eq(&bucket))
+                        .filter(rate_limit_hits::hit_at.le(since)),
+                )
+                .execute(conn)
+                .await?;
+                let (count, oldest) = window(conn, &bucket, since).await?;
+                let decision = decide(count, oldest, limit, window_len, now);
+                if decision == RateDecision::Allowed {
+                    diesel::insert_into(rate_limit_hits::table)
+                        .values((
+                            rate_limit_hits::bucket.eq(&bucket),
+                            rate_limit_hits::hit_at.eq(now),
+                        ))
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(decision)
+            })
+            .await?;
+        Ok(decision)
+    }
+
+    async fn peek(
+        &self,
+        bucket: &str,
+        limit: u32,
+        window_len: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RateDecision, StoreError> {
+        let mut conn = self.conn().await?;
+        let (count, oldest) = window(&mut conn, bucket, now - window_len).await.store()?;
+        Ok(decide(count, oldest, limit, window_len, now))
+    }
+
+    async fn record(&self, bucket: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::insert_into(rate_limit_hits::table)
+            .values((
+                rate_limit_hits::bucket.eq(bucket),
+                rate_limit_hits::hit_at.eq(now),
+            ))
+            .execute(&mut conn)
+            .await
+            .store()?;
+        Ok(())
+    }
+
+    async fn clear(&self, bucket: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::delete(rate_limit_hits::table.filter(rate_limit_hits::bucket.eq(bucket)))
+            .execute(&mut conn)
+            .await
+            .store()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_counts_until_the_oldest_hit_leaves_the_window() {
+        let now = Utc::now();
+        let w = Duration::minutes(15);
+        assert_eq!(decide(4, Some(now), 5, w, now), RateDecision::Allowed);
+        assert_eq!(
+            decide(5, Some(now - Duration::minutes(10)), 5, w, now),
+            RateDecision::Limited {
+                retry_after_secs: 300
+            }
+        );
+        // Never "retry after 0 seconds".
+        assert_eq!(
+            decide(5, Some(now - w), 5, w, now),
+            RateDecision::Limited {
+                retry_after_secs: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! The diesel schema, written to match `migrations/`.
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    members (organization_id, user_id) {
+        organization_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        partner_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        domain -> Nullable<Text>,
+        logo_url -> Nullable<Text>,
+        partner_type -> Text,
+        subtype -> Nullable<Text>,
+        category -> Nullable<Text>,
+        tier -> Nullable<Text>,
+        tier_source -> Nullable<Text>,
+        stage -> Text,
+        industry -> Nullable<Text>,
+        description -> Nullable<Text>,
+        employees -> Nullable<Int4>,
+        employees_range -> Nullable<Text>,
+        company_revenue -> Nullable<Text>,
+        regions -> Array<Text>,
+        languages -> Array<Text>,
+        services -> Array<Text>,
+        products -> Array<Text>,
+        manager_id -> Nullable<Uuid>,
+        fit_score -> Nullable<Int2>,
+        ai_insights -> Nullable<Jsonb>,
+        analyzed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    partner_contacts (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        partner_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        is_primary -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        active_organization_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        idle_expires_at -> Timestamptz,
+        absolute_expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        user_agent -> Nullable<Text>,
+        ip_address -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        prefix -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        partner_id -> Nullable<Uuid>,
+        token_hash -> Bytea,
+        invited_by -> Nullable<Uuid>,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Uuid,
+        organization_id -> Nullable<Uuid>,
+        kind -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    rate_limit_hits (bucket, hit_at) {
+        bucket -> Text,
+        hit_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(members -> organizations (organization_id));
+diesel::joinable!(members -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(partners -> organizations (organization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    organizations,
+    members,
+    partners,
+    partner_contacts,
+    sessions,
+    api_keys,
+    invitations,
+    events,
+    rate_limit_hits,
+);

@@ -1,0 +1,142 @@
+//! Administrative commands run from the command line, straight against the stores.
+
+use crate::passwords::Argon2Hasher;
+use anyhow::{Context, bail};
+use partneros_domain::clock::{Clock, SystemClock};
+use partneros_domain::identity::{API_KEY_PREFIX, NewUser};
+use partneros_domain::ids::{ApiKeyId, OrganizationId, UserId};
+use partneros_domain::organization::{ApiKey, NewApiKey, NewOrganization};
+use partneros_domain::ports::{ApiKeyStore, IdentityStore, OrganizationStore, PasswordHasher};
+use partneros_domain::secret::{IssuedToken, Secret};
+use partneros_domain::values::{BoundedText, Email, Password, Role, Slug};
+use partneros_postgres::Database;
+
+pub struct Admin {
+    pub db: Database,
+    pub hasher: Argon2Hasher,
+}
+
+impl Admin {
+    async fn user_id(&self, email: &str) -> anyhow::Result<UserId> {
+        let email = Email::parse(email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+        let found = self.db.find_user_by_email(&email).await?;
+        Ok(found
+            .with_context(|| format!("no user with email {email}"))?
+            .user
+            .id)
+    }
+
+    pub async fn organization_id(&self, slug_or_id: &str) -> anyhow::Result<OrganizationId> {
+        if let Ok(id) = uuid::Uuid::try_parse(slug_or_id) {
+            return Ok(OrganizationId::from_uuid(id));
+        }
+        self.db
+            .organization_id_by_slug(slug_or_id)
+            .await?
+            .with_context(|| format!("no organization with slug {slug_or_id}"))
+    }
+
+    pub async fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+    ) -> anyhow::Result<UserId> {
+        let email = Email::parse(email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+        let name = BoundedText::<200>::parse(name).map_err(|e| anyhow::anyhow!("name: {e}"))?;
+        let password = Password::parse(password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+        let hash = self.hasher.hash(password.secret().clone()).await?;
+        let user = self
+            .db
+            .create_user(
+                NewUser {
+                    id: UserId::generate(),
+                    email,
+                    name: name.into_inner(),
+                    password_hash: Some(hash),
+                    created_at: SystemClock.now(),
+                },
+                None,
+            )
+            .await?;
+        Ok(user.id)
+    }
+
+    pub async fn create_organization(
+        &self,
+        name: &str,
+        slug: Option<&str>,
+        owner_email: &str,
+    ) -> anyhow::Result<(OrganizationId, String)> {
+        let owner = self.user_id(owner_email).await?;
+        let name = BoundedText::<200>::parse(name).map_err(|e| anyhow::anyhow!("name: {e}"))?;
+        let slug = match slug {
+            Some(s) => Slug::parse(s).map_err(|e| anyhow::anyhow!("slug: {e}"))?,
+            None => Slug::from_name(name.as_str()),
+        };
+        let org = self
+            .db
+            .create_organization(
+                NewOrganization {
+                    id: OrganizationId::generate(),
+                    name: name.into_inner(),
+                    slug,
+                    slug_chosen: true,
+                    created_at: SystemClock.now(),
+                },
+                owner,
+                None,
+            )
+            .await?;
+        Ok((org.id, org.slug))
+    }
+
+    pub async fn add_member(
+        &self,
+        organization: &str,
+        email: &str,
+        role: &str,
+    ) -> anyhow::Result<()> {
+        let org = self.organization_id(organization).await?;
+        let user = self.user_id(email).await?;
+        let role: Role = role.parse().map_err(|e| anyhow::anyhow!("role: {e}"))?;
+        if role == Role::Partner {
+            bail!("partner accounts are created with their partner record");
+        }
+        self.db.add_member(org, user, role).await?;
+        Ok(())
+    }
+
+    pub async fn create_api_key(
+        &self,
+        organization: &str,
+        name: &str,
+        role: &str,
+    ) -> anyhow::Result<Secret> {
+        let org = self.organization_id(organization).await?;
+        let role: Role = role.parse().map_err(|e| anyhow::anyhow!("role: {e}"))?;
+        if !matches!(role, Role::Admin | Role::Member | Role::Viewer) {
+            bail!("an API key's role is admin, member or viewer");
+        }
+        let name = BoundedText::<200>::parse(name).map_err(|e| anyhow::anyhow!("name: {e}"))?;
+        let token = IssuedToken::generate(API_KEY_PREFIX);
+        let key = ApiKey {
+            id: ApiKeyId::generate(),
+            organization_id: org,
+            name: name.into_inner(),
+            role,
+            prefix: token
+                .token
+                .expose()
+                .chars()
+                .take(API_KEY_PREFIX.len() + 6)
+                .collect(),
+            created_by: None,
+            created_at: SystemClock.now(),
+            last_used_at: None,
+        };
+        let secret = token.token.clone();
+        self.db.create_api_key(NewApiKey { key, token }).await?;
+        Ok(secret)
+    }
+}

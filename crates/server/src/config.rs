@@ -1,0 +1,421 @@
+//! Configuration from the environment (and `.env` in development). Invalid or contradictory
+//! settings stop the process at start with a message naming the variable.
+
+use partneros_domain::secret::Secret;
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    Local,
+    S3(S3Config),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Config {
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretEq,
+    pub force_path_style: bool,
+    pub public_base_url: Option<String>,
+}
+
+/// A secret that compares by value (for config equality in tests) and never prints.
+#[derive(Clone, Debug)]
+pub struct SecretEq(pub Secret);
+
+impl PartialEq for SecretEq {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.expose() == other.0.expose()
+    }
+}
+impl Eq for SecretEq {}
+
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub email: String,
+    pub password: Secret,
+    pub organization: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    /// `None` in development when unset: the server finds or starts a local database.
+    pub database_url: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub public_base_url: String,
+    pub storage: Storage,
+    pub docuseal: Option<(String, Secret)>,
+    pub turnstile_secret: Option<Secret>,
+    pub turnstile_site_key: Option<String>,
+    pub llm: Option<(String, Option<Secret>, String)>,
+    pub signup_enabled: bool,
+    pub bootstrap: Option<Bootstrap>,
+    pub pool_size: usize,
+    pub pool_wait: Duration,
+    /// Argon2 memory cost in KiB (19 MiB by default, the OWASP recommendation).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    /// Print a demo account on an empty development database.
+    pub demo_account: bool,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// Reads settings from a map of variables (the process environment in production).
+pub struct Vars(pub HashMap<String, String>);
+
+impl Vars {
+    pub fn from_env() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
+    }
+
+    fn bool(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some("false" | "0" | "no" | "off") => Ok(false),
+            Some(other) => Err(err(key, format!("expected true or false, got {other:?}"))),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        key: &'static str,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| err(key, format!("expected a number, got {v:?}"))),
+        }
+    }
+}
+
+fn http_url(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(value).map_err(|e| err(variable, format!("not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(err(variable, "must be an http(s) URL"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+impl Config {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let mode = match vars.get("APP_ENV").unwrap_or("development") {
+            "development" | "dev" => Mode::Development,
+            "production" | "prod" => Mode::Production,
+            other => {
+                return Err(err(
+                    "APP_ENV",
+                    format!("must be development or production, got {other:?}"),
+                ));
+            }
+        };
+        let prod = mode == Mode::Production;
+
+        let database_url = match vars.get("DATABASE_URL") {
+            Some(u) => {
+                let parsed = url::Url::parse(u)
+                    .map_err(|e| err("DATABASE_URL", format!("not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+                    return Err(err("DATABASE_URL", "must be a postgres:// URL"));
+                }
+                Some(u.to_owned())
+            }
+            None if prod => return Err(err("DATABASE_URL", "is required in production")),
+            None => None,
+        };
+
+        let host = vars
+            .get("HOST")
+            .unwrap_or(if prod { "0.0.0.0" } else { "127.0.0.1" })
+            .to_owned();
+        let port: u16 = vars.number("PORT", 8080)?;
+        let public_base_url = match vars.get("PUBLIC_BASE_URL") {
+            Some(u) => http_url("PUBLIC_BASE_URL", u)?,
+            None if prod => return Err(err("PUBLIC_BASE_URL", "is required in production")),
+            None => format!(
+                "http://{}:{port}",
+                if host == "0.0.0.0" {
+                    "localhost"
+                } else {
+                    &host
+                }
+            ),
+        };
+
+        let storage = match vars.get("STORAGE_BACKEND").unwrap_or("local") {
+            "local" => Storage::Local,
+            "s3" => {
+                let need = |k: &'static str| {
+                    vars.get(k)
+                        .map(str::to_owned)
+                        .ok_or_else(|| err(k, "is required when STORAGE_BACKEND=s3"))
+                };
+                Storage::S3(S3Config {
+                    endpoint: vars
+                        .get("S3_ENDPOINT")
+                        .map(|e| http_url("S3_ENDPOINT", e))
+                        .transpose()?,
+                    region: vars.get("S3_REGION").unwrap_or("us-east-1").to_owned(),
+                    bucket: need("S3_BUCKET")?,
+                    access_key_id: need("S3_ACCESS_KEY_ID")?,
+                    secret_access_key: SecretEq(Secret::new(need("S3_SECRET_ACCESS_KEY")?)),
+                    force_path_style: vars.bool("S3_FORCE_PATH_STYLE", true)?,
+                    public_base_url: vars
+                        .get("S3_PUBLIC_BASE_URL")
+                        .map(|u| http_url("S3_PUBLIC_BASE_URL", u))
+                        .transpose()?,
+                })
+            }
+            other => {
+                return Err(err(
+                    "STORAGE_BACKEND",
+                    format!("must be local or s3, got {other:?}"),
+                ));
+            }
+        };
+
+        let docuseal = match (vars.get("DOCUSEAL_URL"), vars.get("DOCUSEAL_API_KEY")) {
+            (Some(u), Some(k)) => Some((http_url("DOCUSEAL_URL", u)?, Secret::new(k))),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(err(
+                    "DOCUSEAL_API_KEY",
+                    "is required when DOCUSEAL_URL is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "DOCUSEAL_URL",
+                    "is required when DOCUSEAL_API_KEY is set",
+                ));
+            }
+        };
+
+        let turnstile_secret = vars.get("TURNSTILE_SECRET_KEY").map(Secret::new);
+        if prod && turnstile_secret.is_none() {
+            return Err(err(
+                "TURNSTILE_SECRET_KEY",
+                "is required in production (public application forms must be protected)",
+            ));
+        }
+        let turnstile_site_key = vars.get("TURNSTILE_SITE_KEY").map(str::to_owned);
+
+        let llm = match (vars.get("LLM_BASE_URL"), vars.get("LLM_MODEL")) {
+            (Some(u), Some(m)) => Some((
+                http_url("LLM_BASE_URL", u)?,
+                vars.get("LLM_API_KEY").map(Secret::new),
+                m.to_owned(),
+            )),
+            (None, None) => {
+                if vars.get("LLM_API_KEY").is_some() {
+                    return Err(err("LLM_BASE_URL", "is required when LLM_API_KEY is set"));
+                }
+                None
+            }
+            (Some(_), None) => {
+                return Err(err("LLM_MODEL", "is required when LLM_BASE_URL is set"));
+            }
+            (None, Some(_)) => {
+                return Err(err("LLM_BASE_URL", "is required when LLM_MODEL is set"));
+            }
+        };
+
+        let bootstrap = match (
+            vars.get("BOOTSTRAP_EMAIL"),
+            vars.get("BOOTSTRAP_PASSWORD"),
+            vars.get("BOOTSTRAP_ORGANIZATION"),
+        ) {
+            (None, None, None) => None,
+            (Some(e), Some(p), Some(o)) => {
+                partneros_domain::values::Email::parse(e)
+                    .map_err(|m| err("BOOTSTRAP_EMAIL", m.0))?;
+                partneros_domain::values::Password::parse(p)
+                    .map_err(|m| err("BOOTSTRAP_PASSWORD", m.0))?;
+                Some(Bootstrap {
+                    email: e.to_owned(),
+                    password: Secret::new(p),
+                    organization: o.to_owned(),
+                })
+            }
+            (e, p, _) => {
+                let missing = if e.is_none() {
+                    "BOOTSTRAP_EMAIL"
+                } else if p.is_none() {
+                    "BOOTSTRAP_PASSWORD"
+                } else {
+                    "BOOTSTRAP_ORGANIZATION"
+                };
+                return Err(err(
+                    missing,
+                    "BOOTSTRAP_EMAIL, BOOTSTRAP_PASSWORD and BOOTSTRAP_ORGANIZATION go together",
+                ));
+            }
+        };
+
+        let pool_size: usize = vars.number("DB_POOL_SIZE", 16)?;
+        if !(1..=1000).contains(&pool_size) {
+            return Err(err("DB_POOL_SIZE", "must be between 1 and 1000"));
+        }
+        let pool_wait_ms: u64 = vars.number("DB_POOL_TIMEOUT_MS", 5000)?;
+        let workers = match vars.get("WORKERS") {
+            None => None,
+            Some(_) => Some(vars.number::<usize>("WORKERS", 1)?.max(1)),
+        };
+
+        Ok(Config {
+            mode,
+            database_url,
+            host,
+            port,
+            public_base_url,
+            storage,
+            docuseal,
+            turnstile_secret,
+            turnstile_site_key,
+            llm,
+            signup_enabled: vars.bool("SIGNUP_ENABLED", true)?,
+            bootstrap,
+            pool_size,
+            pool_wait: Duration::from_millis(pool_wait_ms),
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            demo_account: mode == Mode::Development,
+            workers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vars {
+        Vars(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn fails_on(pairs: &[(&str, &str)], variable: &str) {
+        let e = Config::from_vars(&vars(pairs)).unwrap_err();
+        assert_eq!(e.variable, variable, "{e}");
+    }
+
+    #[test]
+    fn development_needs_nothing() {
+        let c = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(c.mode, Mode::Development);
+        assert_eq!(c.database_url, None);
+        assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.storage, Storage::Local);
+        assert!(c.signup_enabled && c.demo_account);
+    }
+
+    #[test]
+    fn production_requires_its_essentials() {
+        fails_on(&[("APP_ENV", "production")], "DATABASE_URL");
+        fails_on(
+            &[
+                ("APP_ENV", "production"),
+                ("DATABASE_URL", "postgres://x/y"),
+            ],
+            "PUBLIC_BASE_URL",
+        );
+        fails_on(
+            &[
+                ("APP_ENV", "production"),
+                ("DATABASE_URL", "postgres://x/y"),
+                ("PUBLIC_BASE_URL", "https://p.example"),
+            ],
+            "TURNSTILE_SECRET_KEY",
+        );
+        let ok = Config::from_vars(&vars(&[
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://x/y"),
+            ("PUBLIC_BASE_URL", "https://p.example"),
+            ("TURNSTILE_SECRET_KEY", "s"),
+        ]))
+        .unwrap();
+        assert!(!ok.demo_account);
+        assert_eq!(ok.host, "0.0.0.0");
+    }
+
+    #[test]
+    fn contradictions_name_the_variable() {
+        fails_on(&[("APP_ENV", "staging")], "APP_ENV");
+        fails_on(&[("DATABASE_URL", "mysql://x")], "DATABASE_URL");
+        fails_on(&[("PORT", "eighty")], "PORT");
+        fails_on(&[("STORAGE_BACKEND", "s3")], "S3_BUCKET");
+        fails_on(&[("STORAGE_BACKEND", "ftp")], "STORAGE_BACKEND");
+        fails_on(&[("DOCUSEAL_URL", "https://d.example")], "DOCUSEAL_API_KEY");
+        fails_on(
+            &[("LLM_BASE_URL", "http://localhost:11434/v1")],
+            "LLM_MODEL",
+        );
+        fails_on(&[("BOOTSTRAP_EMAIL", "a@b.co")], "BOOTSTRAP_PASSWORD");
+        fails_on(
+            &[
+                ("BOOTSTRAP_EMAIL", "a@b.co"),
+                ("BOOTSTRAP_PASSWORD", "short"),
+                ("BOOTSTRAP_ORGANIZATION", "A"),
+            ],
+            "BOOTSTRAP_PASSWORD",
+        );
+        fails_on(&[("SIGNUP_ENABLED", "maybe")], "SIGNUP_ENABLED");
+        fails_on(&[("DB_POOL_SIZE", "0")], "DB_POOL_SIZE");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c = Config::from_vars(&vars(&[
+            ("DOCUSEAL_URL", "https://d.example"),
+            ("DOCUSEAL_API_KEY", "docuseal-secret-123"),
+            ("TURNSTILE_SECRET_KEY", "turnstile-secret-456"),
+            ("BOOTSTRAP_EMAIL", "a@b.co"),
+            ("BOOTSTRAP_PASSWORD", "bootstrap-secret-789"),
+            ("BOOTSTRAP_ORGANIZATION", "Acme"),
+        ]))
+        .unwrap();
+        let shown = format!("{c:?}");
+        for secret in [
+            "docuseal-secret-123",
+            "turnstile-secret-456",
+            "bootstrap-secret-789",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaked");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The Partners API server: configuration, wiring and the command line.
+
+pub mod admin;
+pub mod config;
+pub mod database;
+pub mod passwords;
+pub mod startup;
+pub mod telemetry;

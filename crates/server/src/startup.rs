@@ -1,0 +1,191 @@
+//! Wiring: adapters into ports, ports into services, services into the HTTP app.
+
+use crate::config::{Config, Mode};
+use crate::passwords::Argon2Hasher;
+use actix_web::HttpServer;
+use actix_web::dev::Server;
+use anyhow::Context;
+use partneros_domain::clock::{Clock, SystemClock};
+use partneros_domain::services::api_keys::ApiKeyService;
+use partneros_domain::services::auth::{AuthService, FirstAccount};
+use partneros_domain::services::organizations::OrganizationService;
+use partneros_domain::services::partners::PartnerService;
+use partneros_domain::values::{Email, Password};
+use partneros_http::{AppState, HttpSettings};
+use partneros_postgres::{Database, PoolConfig};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub database: Database,
+    pub state: AppState,
+}
+
+/// Everything built from the configuration, before binding.
+pub struct Services {
+    pub database: Database,
+    pub state: AppState,
+}
+
+pub fn services(
+    config: &Config,
+    database_url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Services> {
+    let database = partneros_postgres::connect(
+        database_url,
+        &PoolConfig {
+            max_size: config.pool_size,
+            wait_timeout: config.pool_wait,
+            ..PoolConfig::default()
+        },
+    )
+    .context("building the database pool")?;
+    let db = Arc::new(database.clone());
+    let hasher = Arc::new(
+        Argon2Hasher::new(config.argon2_memory_kib, config.argon2_iterations)
+            .context("argon2 parameters")?,
+    );
+    let auth = AuthService::new(
+        db.clone(),
+        db.clone(),
+        hasher.clone(),
+        db.clone(),
+        clock.clone(),
+        config.signup_enabled,
+    );
+    let organizations = OrganizationService::new(db.clone(), db.clone(), hasher, clock.clone());
+    let api_keys = ApiKeyService::new(db.clone(), clock.clone());
+    let partners = PartnerService::new(db.clone(), clock);
+    let metrics = crate::telemetry::metrics();
+    let pool = database.clone();
+    let render: partneros_http::MetricsRenderer = Arc::new(move || {
+        let (size, idle, max) = pool.pool_status();
+        metrics::gauge!("db_pool_connections").set(size as f64);
+        metrics::gauge!("db_pool_idle_connections").set(idle as f64);
+        metrics::gauge!("db_pool_max_connections").set(max as f64);
+        metrics.render()
+    });
+    let state = AppState {
+        auth: Arc::new(auth),
+        organizations: Arc::new(organizations),
+        api_keys: Arc::new(api_keys),
+        partners: Arc::new(partners),
+        health: db,
+        metrics: Some(render),
+        settings: HttpSettings {
+            secure_cookies: config.mode == Mode::Production,
+        },
+    };
+    Ok(Services { database, state })
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one) and builds the server.
+    pub fn build(config: &Config, services: Services) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((config.host.as_str(), config.port))
+            .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+        let port = listener.local_addr()?.port();
+        let state = services.state.clone();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || partneros_http::app(app_state.clone()))
+            .shutdown_timeout(30)
+            .listen(listener)?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            database: services.database,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then stops accepting and lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Creates the first account from `BOOTSTRAP_*`, or in development a printed demo account,
+/// when the database has no user yet.
+pub async fn first_account(config: &Config, state: &AppState) -> anyhow::Result<()> {
+    if let Some(b) = &config.bootstrap {
+        let account = FirstAccount {
+            email: Email::parse(&b.email).map_err(|e| anyhow::anyhow!("BOOTSTRAP_EMAIL: {e}"))?,
+            password: Password::parse(b.password.expose())
+                .map_err(|e| anyhow::anyhow!("BOOTSTRAP_PASSWORD: {e}"))?,
+            name: "Owner".into(),
+            organization_name: b.organization.clone(),
+        };
+        if state.auth.bootstrap(&account).await? {
+            tracing::info!(email = %b.email, organization = %b.organization, "created the bootstrap account");
+        }
+        return Ok(());
+    }
+    if !config.demo_account {
+        return Ok(());
+    }
+    let password = {
+        use rand::Rng;
+        let alphabet = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        let mut rng = rand::thread_rng();
+        (0..16)
+            .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+            .collect::<String>()
+    };
+    let account = FirstAccount {
+        email: Email::parse("demo@partneros.local").expect("static email"),
+        password: Password::parse(&password).expect("generated password"),
+        name: "Demo Owner".into(),
+        organization_name: "Demo Organization".into(),
+    };
+    if state.auth.bootstrap(&account).await? {
+        // Printed once, on purpose, to the terminal (not the log).
+        println!(
+            "\n  Demo account created (shown only now):\n    email:    demo@partneros.local\n    password: {password}\n    sign in:  POST {}/api/auth/sign-in/email\n",
+            config.public_base_url
+        );
+    }
+    Ok(())
+}
+
+/// The whole start: database, migrations (development), services, first account, server.
+pub async fn start(config: &Config) -> anyhow::Result<Application> {
+    let url = crate::database::resolve(config).await?;
+    if config.mode == Mode::Development {
+        let n = partneros_postgres::migrate(&url)
+            .await
+            .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
+        if n > 0 {
+            tracing::info!(applied = n, "applied migrations");
+        }
+    }
+    let services = services(config, &url, Arc::new(SystemClock))?;
+    first_account(config, &services.state).await?;
+    if config.turnstile_secret.is_none() {
+        tracing::warn!(
+            "TURNSTILE_SECRET_KEY is not set: public application forms are not protected by a captcha"
+        );
+    }
+    let app = Application::build(config, services)?;
+    tracing::info!(
+        address = %format!("{}:{}", config.host, app.port()),
+        database = %crate::database::redact(&url),
+        mode = ?config.mode,
+        "serving"
+    );
+    Ok(app)
+}

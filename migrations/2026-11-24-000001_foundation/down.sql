@@ -1,0 +1,10 @@
+DROP TABLE rate_limit_hits;
+DROP TABLE events;
+DROP TABLE invitations;
+DROP TABLE api_keys;
+DROP TABLE sessions;
+DROP TABLE partner_contacts;
+DROP TABLE members;
+DROP TABLE partners;
+DROP TABLE organizations;
+DROP TABLE users;
