@@ -1,0 +1,295 @@
+//! Spawning the app and driving it.
+
+use chrono::{TimeZone, Utc};
+use partneros_domain::clock::ManualClock;
+use partneros_server::config::{Config, Vars};
+use partneros_server::startup::{Application, services};
+use partneros_test_support::TestDatabase;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDatabase,
+    pub clock: Arc<ManualClock>,
+    pub http: reqwest::Client,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    /// The error code of an error body.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("<none>")
+    }
+}
+
+pub struct Options {
+    pub signup_enabled: bool,
+    pub pool_wait_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            signup_enabled: true,
+            pool_wait_ms: 5000,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let db = TestDatabase::new().await;
+    let mut config = Config::from_vars(&Vars(HashMap::new())).expect("development defaults");
+    config.port = 0;
+    config.database_url = Some(db.url().to_owned());
+    config.demo_account = false;
+    config.workers = Some(1);
+    config.pool_size = 4;
+    config.pool_wait = std::time::Duration::from_millis(options.pool_wait_ms);
+    config.signup_enabled = options.signup_enabled;
+    // Cheap hashes keep the suite fast; production parameters are the defaults.
+    config.argon2_memory_kib = 256;
+    config.argon2_iterations = 1;
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),
+    ));
+    let services = services(&config, db.url(), clock.clone()).expect("services");
+    let app = Application::build(&config, services).expect("bind");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        db,
+        clock,
+        http,
+    }
+}
+
+impl TestApp {
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
+        let mut req = self.http.request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Res {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Res {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Res {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Res {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Signs up a user; returns their session token.
+    pub async fn sign_up(&self, email: &str) -> String {
+        let res = self
+            .post(
+                "/api/auth/sign-up/email",
+                None,
+                json!({"name": "Test User", "email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status, 200, "sign-up: {:?}", res.body);
+        res.body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Res {
+        self.post(
+            "/api/auth/sign-in/email",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// A new user owning a new organization (active in the returned session).
+    pub async fn owner(&self, tag: &str) -> Owner {
+        let email = format!("owner-{tag}@example.com");
+        let token = self.sign_up(&email).await;
+        let res = self
+            .post(
+                "/api/organizations",
+                Some(&token),
+                json!({"name": format!("Org {tag}")}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "create org: {:?}", res.body);
+        Owner {
+            token,
+            organization_id: res.body["organization"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A new user with `role` in the owner's organization; returns their session token.
+    pub async fn member(&self, owner: &Owner, role: &str, tag: &str) -> String {
+        let email = format!("{role}-{tag}@example.com");
+        let token = self.sign_up(&email).await;
+        let res = self
+            .post(
+                "/api/organizations/members",
+                Some(&owner.token),
+                json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "add member: {:?}", res.body);
+        let res = self
+            .post(
+                "/api/auth/organization/set-active",
+                Some(&token),
+                json!({"organizationId": owner.organization_id}),
+            )
+            .await;
+        assert_eq!(res.status, 200, "set active: {:?}", res.body);
+        token
+    }
+
+    /// Creates a partner; returns its JSON.
+    pub async fn create_partner(&self, token: &str, name: &str, domain: Option<&str>) -> Value {
+        let res = self
+            .post(
+                "/api/partners",
+                Some(token),
+                json!({
+                    "name": name,
+                    "domain": domain,
+                    "type": "technology",
+                    "primaryContact": {"firstName": "Pat", "lastName": "Contact",
+                                       "email": format!("contact-{}@example.com", uuid::Uuid::new_v4().simple())}
+                }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "create partner: {:?}", res.body);
+        res.body["partner"].clone()
+    }
+
+    /// The latest invitation token emitted for `email` (from the outbox, as a mailer would).
+    pub async fn invitation_token(&self, email: &str) -> String {
+        let client = self.db.client().await;
+        let row = client
+            .query_one(
+                "SELECT payload->>'token' FROM events WHERE kind = 'invitation_created' \
+                 AND lower(payload->>'email') = lower($1) ORDER BY created_at DESC, id DESC LIMIT 1",
+                &[&email],
+            )
+            .await
+            .expect("an invitation event");
+        row.get(0)
+    }
+
+    /// A partner-portal user for a new partner of the owner's organization.
+    pub async fn partner_user(&self, owner: &Owner, tag: &str) -> (String, String) {
+        let email = format!("portal-{tag}@example.com");
+        let res = self
+            .post(
+                "/api/partners",
+                Some(&owner.token),
+                json!({"name": format!("Portal {tag}"), "type": "reseller",
+                       "primaryContact": {"firstName": "Pia", "lastName": "Portal", "email": email}}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{:?}", res.body);
+        let partner_id = res.body["partner"]["id"].as_str().unwrap().to_owned();
+        let token = self.invitation_token(&email).await;
+        let res = self
+            .post(
+                "/api/auth/invitations/accept",
+                None,
+                json!({"token": token, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status, 200, "accept: {:?}", res.body);
+        (res.body["token"].as_str().unwrap().to_owned(), partner_id)
+    }
+
+    /// A count of rows, for asserting that nothing changed.
+    pub async fn count(&self, table: &str) -> i64 {
+        let client = self.db.client().await;
+        client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+pub struct Owner {
+    pub token: String,
+    pub organization_id: String,
+}
+
+async fn read(res: reqwest::Response) -> Res {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Res {
+        status,
+        headers,
+        body,
+    }
+}

@@ -1,0 +1,7 @@
+//! API tests: the real application on port 0 with a fresh database, driven over HTTP.
+
+mod auth;
+mod helpers;
+mod matrix;
+mod organizations;
+mod partners;
