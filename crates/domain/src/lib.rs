@@ -6,8 +6,10 @@
 
 pub mod clock;
 pub mod error;
+pub mod external;
 pub mod identity;
 pub mod ids;
+pub mod legal;
 pub mod organization;
 pub mod partner;
 pub mod ports;

@@ -319,3 +319,44 @@ pub trait HealthCheck: Send + Sync {
     /// `Ok` when the database answers and every migration is applied.
     async fn ready(&self) -> Result<(), StoreError>;
 }
+
+/// Legal agreement templates. Every method is scoped to one organization.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait LegalTemplateStore: Send + Sync {
+    /// Whether a live template of the organization has this name, case-insensitively.
+    async fn template_name_taken(
+        &self,
+        organization: OrganizationId,
+        name: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores the template and its `legal_template_created` event in one transaction.
+    ///
+    /// # Errors
+    /// `Conflict` when the name is taken (case-insensitively) in the organization, as a
+    /// concurrent creation may do after `template_name_taken` said no.
+    async fn insert_template(
+        &self,
+        template: crate::legal::LegalTemplate,
+    ) -> Result<(), StoreError>;
+
+    async fn list_templates(
+        &self,
+        organization: OrganizationId,
+        partner: Option<PartnerId>,
+    ) -> Result<Vec<crate::legal::LegalTemplate>, StoreError>;
+
+    async fn get_template(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+    ) -> Result<Option<crate::legal::LegalTemplate>, StoreError>;
+
+    /// `Ok(false)` when there is no such template in the organization.
+    async fn delete_template(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+    ) -> Result<bool, StoreError>;
+}

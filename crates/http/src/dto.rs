@@ -17,6 +17,16 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Absent → `None`; `null` is refused (the field cannot be cleared); a value → `Some(v)`.
+pub fn non_null<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom("must not be null")),
+    }
+}
+
 /// `2026-05-16T12:00:00.000Z`
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(value_type = String, format = DateTime, example = "2026-05-16T12:00:00.000Z")]
@@ -515,12 +525,13 @@ pub struct CreatePartnerRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdatePartnerRequest {
+    #[serde(default, deserialize_with = "non_null")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub domain: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub logo_url: Option<Option<String>>,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default, deserialize_with = "non_null")]
     #[schema(value_type = Option<PartnerTypeName>)]
     pub partner_type: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
@@ -533,10 +544,12 @@ pub struct UpdatePartnerRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<TierSourceName>)]
     pub tier_source: Option<Option<String>>,
+    #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = Option<PartnerStageName>)]
     pub stage: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub manager_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "non_null")]
     pub products: Option<Vec<String>>,
 }
 

@@ -139,20 +139,16 @@ impl ApiError {
 impl<E: Classify> From<E> for ApiError {
     fn from(e: E) -> Self {
         let kind = e.kind();
-        let server_side = matches!(
-            kind,
-            ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::Upstream
-        );
+        // Our own sentences are shown (an upstream failure names the service and the reason
+        // in our words); internal causes reach only the log.
+        let hidden = matches!(kind, ErrorKind::Internal | ErrorKind::Unavailable);
+        let logged = hidden || kind == ErrorKind::Upstream;
         Self {
             code: Code::Kind(kind),
-            message: if server_side {
-                String::new()
-            } else {
-                e.to_string()
-            },
+            message: if hidden { String::new() } else { e.to_string() },
             details: e.details().to_vec(),
             retry_after: e.retry_after(),
-            cause: server_side.then(|| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+            cause: logged.then(|| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
         }
     }
 }

@@ -56,18 +56,28 @@ pub(crate) async fn read_limited(
 }
 
 /// Parses JSON, telling syntax errors from schema errors and naming the offending field.
+/// The whole body must be one JSON value: trailing bytes are a syntax error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // A full syntax pass first, so a syntax error is never reported as a schema error (an
+    // unknown key is noticed before a truncated body otherwise).
+    // JSON text is UTF-8 (RFC 8259); skipping over strings does not check it.
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(ApiError::invalid_json(
+            "the body is not valid JSON: it is not UTF-8",
+        ));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(ApiError::invalid_json(format!(
+            "the body is not valid JSON: {}",
+            strip_position(&e.to_string())
+        )));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return Err(ApiError::invalid_json(format!(
-                    "the body is not valid JSON: {inner}"
-                )));
-            }
             let message = strip_position(&inner.to_string());
             let field = if path == "." {
                 unknown_or_missing_field(&message).unwrap_or_default()
@@ -242,6 +252,26 @@ mod tests {
         assert_eq!(field_of(e), "extra");
         let e = parse_json::<Body>(b"{}").unwrap_err();
         assert_eq!(field_of(e), "name");
+    }
+
+    #[test]
+    fn trailing_bytes_and_truncation_are_syntax_errors() {
+        for body in [
+            &b"{\"name\": \"a\"} x"[..],
+            b"{\"name\": \"a\"}}",
+            b"{\"extra\":",
+            b"",
+            b"{\"name\": \"a\"},",
+        ] {
+            let e = parse_json::<Body>(body).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "invalid_json",
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert!(parse_json::<Body>(b" {\"name\": \"a\"} \n").is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod multipart;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -64,6 +65,11 @@ where
             .service(api_keys::create_api_key)
             .service(api_keys::list_api_keys)
             .service(api_keys::revoke_api_key)
+            // Fixed paths under /partners before /partners/{partnerId}.
+            .service(legal_templates::create_template)
+            .service(legal_templates::list_templates)
+            .service(legal_templates::get_template)
+            .service(legal_templates::delete_template)
             .service(partners::list_partners)
             .service(partners::create_partner)
             .service(partners::get_partner)

@@ -55,14 +55,22 @@ pub async fn observe(
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    if let Some(err) = res.response().error() {
-        if status >= 500 {
-            let cause = err
-                .as_error::<ApiError>()
-                .and_then(ApiError::cause_chain)
-                .unwrap_or_else(|| err.to_string());
-            tracing::error!(route = %route, status, cause = %cause, "request failed");
-        }
+    if status >= 500
+        && let Some(err) = res.response().error()
+    {
+        let cause = err
+            .as_error::<ApiError>()
+            .and_then(ApiError::cause_chain)
+            .unwrap_or_else(|| err.to_string());
+        tracing::error!(route = %route, status, cause = %cause, "request failed");
+    } else if status == 502
+        && let Some(cause) = res
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<ApiError>())
+            .and_then(ApiError::cause_chain)
+    {
+        tracing::warn!(route = %route, status, cause = %cause, "upstream failed");
     }
     tracing::info!(
         route = %route,

@@ -51,6 +51,7 @@ When both are sent, the header wins.
         (name = "members", description = "Members and invitations (owners and admins)"),
         (name = "api-keys", description = "Organization API keys (owners and admins)"),
         (name = "partners", description = "Partner records"),
+        (name = "legal-templates", description = "Legal agreement templates prepared in Docuseal"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -3,6 +3,7 @@
 use partneros_domain::ports::HealthCheck;
 use partneros_domain::services::api_keys::ApiKeyService;
 use partneros_domain::services::auth::AuthService;
+use partneros_domain::services::legal_templates::LegalTemplateService;
 use partneros_domain::services::organizations::OrganizationService;
 use partneros_domain::services::partners::PartnerService;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub organizations: Arc<OrganizationService>,
     pub api_keys: Arc<ApiKeyService>,
     pub partners: Arc<PartnerService>,
+    pub legal_templates: Arc<LegalTemplateService>,
     pub health: Arc<dyn HealthCheck>,
     pub metrics: Option<MetricsRenderer>,
     pub settings: HttpSettings,

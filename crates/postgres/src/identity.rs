@@ -73,11 +73,14 @@ SELECT k.id AS key_id, k.organization_id, k.role FROM k";
 
 /// Resolves a credential on `conn`; shared by [`IdentityStore::authenticate`] and the
 /// single-round-trip partner read.
-pub(crate) async fn authenticate_on(
-    conn: &mut AsyncPgConnection,
+pub(crate) async fn authenticate_on<C>(
+    conn: &mut C,
     credential: Credential,
     now: DateTime<Utc>,
-) -> Result<Option<Principal>, StoreError> {
+) -> Result<Option<Principal>, StoreError>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
+{
     let stale = now - SESSION_TOUCH_INTERVAL;
     match credential {
         Credential::Session(hash) => {

@@ -7,6 +7,7 @@ mod api_keys;
 mod error;
 mod health;
 mod identity;
+mod legal_templates;
 pub mod local_cluster;
 mod models;
 mod organizations;

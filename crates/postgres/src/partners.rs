@@ -219,13 +219,50 @@ impl PartnerStore for Database {
         id: PartnerId,
         now: DateTime<Utc>,
     ) -> Result<Option<(Principal, Option<Partner>)>, StoreError> {
-        let mut conn = self.conn().await?;
-        let Some(principal) = authenticate_on(&mut conn, credential, now).await? else {
+        let conn = self.conn().await?;
+        let conn: &AsyncPgConnection = &conn;
+        // The partner query finds the credential's organization itself, so both statements are
+        // sent at once on one connection (pipelined): one round trip for auth and read.
+        let hash = match credential {
+            Credential::Session(h) | Credential::ApiKey(h) => h.as_bytes().to_vec(),
+        };
+        macro_rules! pipelined {
+            ($organization:expr) => {{
+                let read = with_contact!()
+                    .filter(partners::id.eq(id.as_uuid()))
+                    .filter(partners::organization_id.nullable().eq($organization))
+                    .select((PartnerRow::as_select(), Option::<ContactRow>::as_select()))
+                    .first::<(PartnerRow, Option<ContactRow>)>(&mut &*conn);
+                let mut auth_conn = conn;
+                futures::try_join!(authenticate_on(&mut auth_conn, credential, now), async {
+                    read.await.optional().store()
+                })?
+            }};
+        }
+        let (principal, row) = match credential {
+            Credential::Session(_) => pipelined!(
+                sessions::table
+                    .filter(sessions::token_hash.eq(hash))
+                    .select(sessions::active_organization_id)
+                    .single_value()
+            ),
+            Credential::ApiKey(_) => pipelined!(
+                api_keys::table
+                    .filter(api_keys::token_hash.eq(hash))
+                    .select(api_keys::organization_id)
+                    .single_value()
+            ),
+        };
+        let Some(principal) = principal else {
             return Ok(None);
         };
-        let partner = match principal.membership() {
-            Some(m) if m.role.is_internal() => {
-                load_one(&mut conn, m.organization_id.as_uuid(), id.as_uuid()).await?
+        // Only a live principal's own organization counts (the two statements may straddle a
+        // change of the active organization).
+        let partner = match (principal.membership(), row) {
+            (Some(m), Some((p, c)))
+                if m.role.is_internal() && p.organization_id == m.organization_id.as_uuid() =>
+            {
+                Some(partner(p, c)?)
             }
             _ => None,
         };

@@ -156,4 +156,22 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     events,
     rate_limit_hits,
+    legal_templates,
 );
+
+diesel::table! {
+    legal_templates (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        partner_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        scope -> Text,
+        roles -> Array<Text>,
+        fields -> Jsonb,
+        docuseal_template_id -> Int8,
+        docuseal_slug -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}

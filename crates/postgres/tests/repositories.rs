@@ -932,13 +932,14 @@ async fn partners_page_newest_first_without_gaps_or_duplicates() {
         ))
         .await
         .unwrap();
-    created.sort_by(|x, y| (y.created_at, y.id).cmp(&(x.created_at, x.id)));
+    created.sort_by_key(|p| std::cmp::Reverse((p.created_at, p.id)));
     let expected: Vec<PartnerId> = created.iter().map(|p| p.id).collect();
 
     let mut seen = Vec::new();
     let mut pages = Vec::new();
     let mut after = None;
-    loop {
+    // Bounded, so a cursor that repeats rows fails instead of paging forever.
+    for _ in 0..10 {
         let page = store
             .list_partners(acme, PartnerFilter::default(), after, 2)
             .await
@@ -957,7 +958,8 @@ async fn partners_are_filtered_by_search_type_stage_and_tier() {
     let (_db, store) = setup().await;
     let owner = user(&store, "owner@example.com").await;
     let acme = org(&store, owner, "acme").await;
-    let specs: [(&str, Option<&str>, PartnerType, PartnerStage, Option<&str>); 6] = [
+    // name, domain, type, stage, tier
+    let specs = [
         (
             "Acme Corp",
             Some("acme.com"),

@@ -6,8 +6,10 @@ use actix_web::HttpServer;
 use actix_web::dev::Server;
 use anyhow::Context;
 use partneros_domain::clock::{Clock, SystemClock};
+use partneros_domain::external::ESignature;
 use partneros_domain::services::api_keys::ApiKeyService;
 use partneros_domain::services::auth::{AuthService, FirstAccount};
+use partneros_domain::services::legal_templates::LegalTemplateService;
 use partneros_domain::services::organizations::OrganizationService;
 use partneros_domain::services::partners::PartnerService;
 use partneros_domain::values::{Email, Password};
@@ -30,10 +32,33 @@ pub struct Services {
     pub state: AppState,
 }
 
+/// External services; tests replace them with fakes of the real protocols.
+pub struct Externals {
+    pub esign: Arc<dyn ESignature>,
+}
+
+impl Externals {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let esign: Arc<dyn ESignature> = match &config.docuseal {
+            Some((url, key)) => Arc::new(
+                partneros_docuseal::DocusealClient::new(
+                    url,
+                    key.clone(),
+                    partneros_docuseal::DocusealClient::DEFAULT_TIMEOUT,
+                )
+                .context("DOCUSEAL_URL / DOCUSEAL_API_KEY")?,
+            ),
+            None => Arc::new(partneros_docuseal::UnconfiguredESignature),
+        };
+        Ok(Self { esign })
+    }
+}
+
 pub fn services(
     config: &Config,
     database_url: &str,
     clock: Arc<dyn Clock>,
+    externals: Externals,
 ) -> anyhow::Result<Services> {
     let database = partneros_postgres::connect(
         database_url,
@@ -59,7 +84,8 @@ pub fn services(
     );
     let organizations = OrganizationService::new(db.clone(), db.clone(), hasher, clock.clone());
     let api_keys = ApiKeyService::new(db.clone(), clock.clone());
-    let partners = PartnerService::new(db.clone(), clock);
+    let partners = PartnerService::new(db.clone(), clock.clone());
+    let legal_templates = LegalTemplateService::new(db.clone(), db.clone(), externals.esign, clock);
     let metrics = crate::telemetry::metrics();
     let pool = database.clone();
     let render: partneros_http::MetricsRenderer = Arc::new(move || {
@@ -74,6 +100,7 @@ pub fn services(
         organizations: Arc::new(organizations),
         api_keys: Arc::new(api_keys),
         partners: Arc::new(partners),
+        legal_templates: Arc::new(legal_templates),
         health: db,
         metrics: Some(render),
         settings: HttpSettings {
@@ -173,7 +200,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
             tracing::info!(applied = n, "applied migrations");
         }
     }
-    let services = services(config, &url, Arc::new(SystemClock))?;
+    let services = services(
+        config,
+        &url,
+        Arc::new(SystemClock),
+        Externals::from_config(config)?,
+    )?;
     first_account(config, &services.state).await?;
     if config.turnstile_secret.is_none() {
         tracing::warn!(

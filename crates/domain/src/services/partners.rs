@@ -217,6 +217,46 @@ impl PartnerService {
     }
 }
 
+/// Test fixtures shared with other services' tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use crate::partner::{PartnerStage, PartnerType};
+
+    pub(crate) fn partner(org: OrganizationId) -> Partner {
+        let now = chrono::Utc::now();
+        Partner {
+            id: PartnerId::generate(),
+            organization_id: org,
+            name: "Acme".into(),
+            domain: None,
+            logo_url: None,
+            partner_type: PartnerType::Reseller,
+            subtype: None,
+            category: None,
+            tier: None,
+            tier_source: None,
+            stage: PartnerStage::Prospect,
+            industry: None,
+            description: None,
+            employees: None,
+            employees_range: None,
+            company_revenue: None,
+            regions: vec![],
+            languages: vec![],
+            services: vec![],
+            products: vec![],
+            primary_contact: None,
+            manager_id: None,
+            fit_score: None,
+            ai_insights: None,
+            analyzed_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +266,6 @@ mod tests {
     use crate::partner::{NewContact, PartnerStage, PartnerType, ShortText};
     use crate::ports::MockPartnerStore;
     use crate::values::{BoundedText, Email, PartnerDomain};
-    use chrono::Utc;
 
     fn principal(role: Role) -> Principal {
         Principal::User {
@@ -261,35 +300,7 @@ mod tests {
     }
 
     fn partner(org: OrganizationId) -> Partner {
-        Partner {
-            id: PartnerId::generate(),
-            organization_id: org,
-            name: "Acme".into(),
-            domain: None,
-            logo_url: None,
-            partner_type: PartnerType::Reseller,
-            subtype: None,
-            category: None,
-            tier: None,
-            tier_source: None,
-            stage: PartnerStage::Prospect,
-            industry: None,
-            description: None,
-            employees: None,
-            employees_range: None,
-            company_revenue: None,
-            regions: vec![],
-            languages: vec![],
-            services: vec![],
-            products: vec![],
-            primary_contact: None,
-            manager_id: None,
-            fit_score: None,
-            ai_insights: None,
-            analyzed_at: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        super::tests_support::partner(org)
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod legal_templates;
 pub mod ops;
 pub mod organizations;
 pub mod partners;

@@ -67,6 +67,9 @@ fn parse_list(
             if s.chars().count() > 200 {
                 errors.push(field, "must be at most 200 characters");
                 None
+            } else if s.chars().any(char::is_control) {
+                errors.push(field, "must not contain control characters");
+                None
             } else {
                 Some(s.trim().to_owned())
             }

@@ -3,7 +3,7 @@
 use chrono::{TimeZone, Utc};
 use partneros_domain::clock::ManualClock;
 use partneros_server::config::{Config, Vars};
-use partneros_server::startup::{Application, services};
+use partneros_server::startup::{Application, Externals, services};
 use partneros_test_support::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -37,6 +37,8 @@ impl Res {
 pub struct Options {
     pub signup_enabled: bool,
     pub pool_wait_ms: u64,
+    /// Docuseal API root and key (a fake's), when the test needs one.
+    pub docuseal: Option<(String, String)>,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
         Self {
             signup_enabled: true,
             pool_wait_ms: 5000,
+            docuseal: None,
         }
     }
 }
@@ -62,13 +65,17 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.pool_size = 4;
     config.pool_wait = std::time::Duration::from_millis(options.pool_wait_ms);
     config.signup_enabled = options.signup_enabled;
+    config.docuseal = options
+        .docuseal
+        .map(|(url, key)| (url, partneros_domain::secret::Secret::new(key)));
     // Cheap hashes keep the suite fast; production parameters are the defaults.
     config.argon2_memory_kib = 256;
     config.argon2_iterations = 1;
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),
     ));
-    let services = services(&config, db.url(), clock.clone()).expect("services");
+    let externals = Externals::from_config(&config).expect("externals");
+    let services = services(&config, db.url(), clock.clone(), externals).expect("services");
     let app = Application::build(&config, services).expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

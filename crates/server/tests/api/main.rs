@@ -2,6 +2,7 @@
 
 mod auth;
 mod helpers;
+mod legal_templates;
 mod matrix;
 mod organizations;
 mod partners;

@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+mod client;
+mod status;
+mod unconfigured;
+mod wire;
+
+pub use client::{DocusealClient, DocusealSetupError};
+pub use unconfigured::UnconfiguredESignature;

@@ -1,0 +1,104 @@
+//! Reading `multipart/form-data` with limits enforced while streaming.
+
+use crate::error::ApiError;
+use actix_multipart::Multipart;
+use actix_web::HttpRequest;
+use actix_web::dev::Payload;
+use futures::StreamExt;
+use partneros_domain::ErrorKind;
+use partneros_domain::error::FieldError;
+use std::collections::HashMap;
+
+/// Limits of one form.
+pub struct FormLimits<'a> {
+    /// The file part's name and its byte limit.
+    pub file: (&'a str, usize),
+    /// Accepted text parts and their byte limits.
+    pub texts: &'a [(&'a str, usize)],
+}
+
+/// A parsed form: the file (empty when absent) and the text parts.
+#[derive(Debug, Default)]
+pub struct Form {
+    pub file: Vec<u8>,
+    pub has_file: bool,
+    pub texts: HashMap<String, String>,
+}
+
+fn too_large(what: &str, limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorKind::PayloadTooLarge,
+        format!("{what} is larger than {limit} bytes"),
+    )
+}
+
+/// Reads the whole form. The file stops being read as soon as it passes its limit (413);
+/// unknown and duplicate parts are refused (400); a body that is not multipart gets 415.
+pub async fn read_form(
+    req: &HttpRequest,
+    payload: Payload,
+    limits: &FormLimits<'_>,
+) -> Result<Form, ApiError> {
+    let is_multipart = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::new(
+            ErrorKind::UnsupportedMediaType,
+            "the body must be multipart/form-data",
+        ));
+    }
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut form = Form::default();
+    let mut parts = 0usize;
+    let malformed = |e: actix_multipart::MultipartError| {
+        ApiError::field("body", &format!("the multipart body is malformed: {e}"))
+    };
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(malformed)?;
+        parts += 1;
+        if parts > 32 {
+            return Err(ApiError::field("body", "too many parts"));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        let limit = if name == limits.file.0 {
+            if form.has_file {
+                return Err(ApiError::field(&name, "is sent more than once"));
+            }
+            form.has_file = true;
+            limits.file.1
+        } else if let Some((_, limit)) = limits.texts.iter().find(|(n, _)| *n == name) {
+            if form.texts.contains_key(&name) {
+                return Err(ApiError::field(&name, "is sent more than once"));
+            }
+            *limit
+        } else {
+            return Err(ApiError::validation(vec![FieldError::new(
+                if name.is_empty() {
+                    "body".to_owned()
+                } else {
+                    name
+                },
+                "is not an accepted part",
+            )]));
+        };
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large(&format!("the part `{name}`"), limit));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if name == limits.file.0 {
+            form.file = buf;
+        } else {
+            let text =
+                String::from_utf8(buf).map_err(|_| ApiError::field(&name, "must be UTF-8 text"))?;
+            form.texts.insert(name, text);
+        }
+    }
+    Ok(form)
+}
