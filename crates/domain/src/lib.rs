@@ -4,6 +4,8 @@
 //! This crate knows nothing of HTTP, SQL or cloud SDKs; `cargo tree -p partneros-domain` is
 //! checked in CI to stay free of them.
 
+pub mod application;
+pub mod banner;
 pub mod clock;
 pub mod error;
 pub mod external;

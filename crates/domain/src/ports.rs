@@ -360,3 +360,23 @@ pub trait LegalTemplateStore: Send + Sync {
         id: uuid::Uuid,
     ) -> Result<bool, StoreError>;
 }
+
+/// Application forms. Every method is scoped to one organization.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ApplicationStore: Send + Sync {
+    async fn application_exists(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+    ) -> Result<bool, StoreError>;
+
+    /// Sets the form's `content.bannerUrl`; `Ok(false)` when there is no such application.
+    async fn set_banner_url(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}

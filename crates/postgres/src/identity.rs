@@ -7,7 +7,7 @@ use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use partneros_domain::StoreError;
 use partneros_domain::identity::{
@@ -21,58 +21,10 @@ use uuid::Uuid;
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
 
-#[derive(QueryableByName)]
-struct SessionAuthRow {
-    #[diesel(sql_type = SqlUuid)]
-    session_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    organization_id: Option<Uuid>,
-    #[diesel(sql_type = Nullable<Text>)]
-    role: Option<String>,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    partner_id: Option<Uuid>,
-}
-
-#[derive(QueryableByName)]
-struct ApiKeyAuthRow {
-    #[diesel(sql_type = SqlUuid)]
-    key_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    organization_id: Uuid,
-    #[diesel(sql_type = Text)]
-    role: String,
-}
-
-/// A live session and the membership in its active organization, sliding the inactivity
-/// expiry at most once per touch interval (the data-modifying CTE writes nothing otherwise).
-const SESSION_AUTH_SQL: &str = "
-WITH s AS (
-    SELECT id, user_id, active_organization_id, last_seen_at, absolute_expires_at
-    FROM sessions
-    WHERE token_hash = $1 AND revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2
-), touched AS (
-    UPDATE sessions SET last_seen_at = $2, idle_expires_at = LEAST($3, sessions.absolute_expires_at)
-    FROM s WHERE sessions.id = s.id AND s.last_seen_at < $4
-    RETURNING sessions.id
-)
-SELECT s.id AS session_id, s.user_id, m.organization_id, m.role, m.partner_id
-FROM s LEFT JOIN members m ON m.user_id = s.user_id AND m.organization_id = s.active_organization_id";
-
-const API_KEY_AUTH_SQL: &str = "
-WITH k AS (
-    SELECT id, organization_id, role, last_used_at FROM api_keys
-    WHERE token_hash = $1 AND revoked_at IS NULL
-), touched AS (
-    UPDATE api_keys SET last_used_at = $2 FROM k
-    WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < $3)
-    RETURNING api_keys.id
-)
-SELECT k.id AS key_id, k.organization_id, k.role FROM k";
-
 /// Resolves a credential on `conn`; shared by [`IdentityStore::authenticate`] and the
-/// single-round-trip partner read.
+/// single-round-trip partner read. The read is a cached prepared statement; the sliding expiry
+/// is written only when the session was last seen more than a minute ago, so a busy session
+/// costs one write a minute, not one per request.
 pub(crate) async fn authenticate_on<C>(
     conn: &mut C,
     credential: Credential,
@@ -84,50 +36,125 @@ where
     let stale = now - SESSION_TOUCH_INTERVAL;
     match credential {
         Credential::Session(hash) => {
-            let row: Option<SessionAuthRow> = diesel::sql_query(SESSION_AUTH_SQL)
-                .bind::<Bytea, _>(hash.as_bytes().as_slice())
-                .bind::<Timestamptz, _>(now)
-                .bind::<Timestamptz, _>(now + SESSION_IDLE)
-                .bind::<Timestamptz, _>(stale)
-                .get_result(conn)
+            type Row = (
+                Uuid,
+                Uuid,
+                DateTime<Utc>,
+                Option<Uuid>,
+                Option<String>,
+                Option<Uuid>,
+            );
+            let row: Option<Row> = sessions::table
+                .left_join(
+                    members::table.on(members::user_id.eq(sessions::user_id).and(
+                        members::organization_id
+                            .nullable()
+                            .eq(sessions::active_organization_id),
+                    )),
+                )
+                .filter(sessions::token_hash.eq(hash.as_bytes().as_slice()))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::idle_expires_at.gt(now))
+                .filter(sessions::absolute_expires_at.gt(now))
+                .select((
+                    sessions::id,
+                    sessions::user_id,
+                    sessions::last_seen_at,
+                    members::organization_id.nullable(),
+                    members::role.nullable(),
+                    members::partner_id.nullable(),
+                ))
+                .first(conn)
                 .await
                 .optional()
                 .store()?;
-            let Some(row) = row else { return Ok(None) };
-            let membership = match (row.organization_id, row.role) {
-                (Some(org), Some(role)) => Some(ActiveMembership {
-                    organization_id: OrganizationId::from_uuid(org),
-                    role: parse_role(&role)?,
-                    partner_id: row.partner_id.map(PartnerId::from_uuid),
-                }),
-                _ => None,
+            let Some((session_id, user_id, last_seen_at, org, role, partner_id)) = row else {
+                return Ok(None);
             };
-            Ok(Some(Principal::User {
-                user_id: UserId::from_uuid(row.user_id),
-                session_id: SessionId::from_uuid(row.session_id),
-                membership,
-            }))
+            if last_seen_at < stale {
+                touch_session(conn, session_id, now).await?;
+            }
+            session_principal(session_id, user_id, org, role, partner_id).map(Some)
         }
         Credential::ApiKey(hash) => {
-            let row: Option<ApiKeyAuthRow> = diesel::sql_query(API_KEY_AUTH_SQL)
-                .bind::<Bytea, _>(hash.as_bytes().as_slice())
-                .bind::<Timestamptz, _>(now)
-                .bind::<Timestamptz, _>(stale)
-                .get_result(conn)
+            let row: Option<(Uuid, Uuid, String, Option<DateTime<Utc>>)> = api_keys::table
+                .filter(api_keys::token_hash.eq(hash.as_bytes().as_slice()))
+                .filter(api_keys::revoked_at.is_null())
+                .select((
+                    api_keys::id,
+                    api_keys::organization_id,
+                    api_keys::role,
+                    api_keys::last_used_at,
+                ))
+                .first(conn)
                 .await
                 .optional()
                 .store()?;
-            let Some(row) = row else { return Ok(None) };
+            let Some((key_id, org, role, last_used_at)) = row else {
+                return Ok(None);
+            };
+            if last_used_at.is_none_or(|t| t < stale) {
+                diesel::update(api_keys::table.find(key_id))
+                    .set(api_keys::last_used_at.eq(now))
+                    .execute(conn)
+                    .await
+                    .store()?;
+            }
             Ok(Some(Principal::ApiKey {
-                key_id: ApiKeyId::from_uuid(row.key_id),
+                key_id: ApiKeyId::from_uuid(key_id),
                 membership: ActiveMembership {
-                    organization_id: OrganizationId::from_uuid(row.organization_id),
-                    role: parse_role(&row.role)?,
+                    organization_id: OrganizationId::from_uuid(org),
+                    role: parse_role(&role)?,
                     partner_id: None,
                 },
             }))
         }
     }
+}
+
+/// Slides a session's inactivity expiry (never past its absolute expiry).
+pub(crate) async fn touch_session<C>(
+    conn: &mut C,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
+{
+    diesel::update(sessions::table.find(session_id))
+        .set((
+            sessions::last_seen_at.eq(now),
+            sessions::idle_expires_at.eq(diesel::dsl::sql::<Timestamptz>("LEAST(")
+                .bind::<Timestamptz, _>(now + SESSION_IDLE)
+                .sql(", absolute_expires_at)")),
+        ))
+        .execute(conn)
+        .await
+        .store()?;
+    Ok(())
+}
+
+/// The principal of a live session and its (optional) membership row.
+pub(crate) fn session_principal(
+    session_id: Uuid,
+    user_id: Uuid,
+    organization: Option<Uuid>,
+    role: Option<String>,
+    partner_id: Option<Uuid>,
+) -> Result<Principal, StoreError> {
+    let membership = match (organization, role) {
+        (Some(org), Some(role)) => Some(ActiveMembership {
+            organization_id: OrganizationId::from_uuid(org),
+            role: parse_role(&role)?,
+            partner_id: partner_id.map(PartnerId::from_uuid),
+        }),
+        _ => None,
+    };
+    Ok(Principal::User {
+        user_id: UserId::from_uuid(user_id),
+        session_id: SessionId::from_uuid(session_id),
+        membership,
+    })
 }
 
 #[derive(Insertable)]

@@ -2,7 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::identity::{authenticate_on, user_insert};
+use crate::identity::{authenticate_on, session_principal, touch_session, user_insert};
 use crate::models::{
     ContactRow, MemberRow, PartnerRow, TxError, UserRow, insert_invitation, partner, record_event,
 };
@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use partneros_domain::StoreError;
-use partneros_domain::identity::{Credential, Principal};
+use partneros_domain::identity::{Credential, Principal, SESSION_TOUCH_INTERVAL};
 use partneros_domain::ids::*;
 use partneros_domain::partner::{Partner, PartnerCursor, PartnerFilter, PartnerPatch};
 use partneros_domain::ports::{NewPartnerRecord, PartnerStore};
@@ -219,54 +219,84 @@ impl PartnerStore for Database {
         id: PartnerId,
         now: DateTime<Utc>,
     ) -> Result<Option<(Principal, Option<Partner>)>, StoreError> {
-        let conn = self.conn().await?;
-        let conn: &AsyncPgConnection = &conn;
-        // The partner query finds the credential's organization itself, so both statements are
-        // sent at once on one connection (pipelined): one round trip for auth and read.
-        let hash = match credential {
-            Credential::Session(h) | Credential::ApiKey(h) => h.as_bytes().to_vec(),
-        };
-        macro_rules! pipelined {
-            ($organization:expr) => {{
-                let read = with_contact!()
-                    .filter(partners::id.eq(id.as_uuid()))
-                    .filter(partners::organization_id.nullable().eq($organization))
-                    .select((PartnerRow::as_select(), Option::<ContactRow>::as_select()))
-                    .first::<(PartnerRow, Option<ContactRow>)>(&mut &*conn);
-                let mut auth_conn = conn;
-                futures::try_join!(authenticate_on(&mut auth_conn, credential, now), async {
-                    read.await.optional().store()
-                })?
-            }};
-        }
-        let (principal, row) = match credential {
-            Credential::Session(_) => pipelined!(
-                sessions::table
-                    .filter(sessions::token_hash.eq(hash))
-                    .select(sessions::active_organization_id)
-                    .single_value()
-            ),
-            Credential::ApiKey(_) => pipelined!(
-                api_keys::table
-                    .filter(api_keys::token_hash.eq(hash))
-                    .select(api_keys::organization_id)
-                    .single_value()
-            ),
-        };
-        let Some(principal) = principal else {
-            return Ok(None);
-        };
-        // Only a live principal's own organization counts (the two statements may straddle a
-        // change of the active organization).
-        let partner = match (principal.membership(), row) {
-            (Some(m), Some((p, c)))
-                if m.role.is_internal() && p.organization_id == m.organization_id.as_uuid() =>
-            {
-                Some(partner(p, c)?)
+        let mut conn = self.conn().await?;
+        match credential {
+            // One statement: the live session, its membership, and the partner only when it
+            // belongs to that membership's organization.
+            Credential::Session(hash) => {
+                type Row = (
+                    Uuid,
+                    Uuid,
+                    DateTime<Utc>,
+                    Option<Uuid>,
+                    Option<String>,
+                    Option<Uuid>,
+                    Option<PartnerRow>,
+                    Option<ContactRow>,
+                );
+                let row: Option<Row> = sessions::table
+                    .left_join(
+                        members::table.on(members::user_id.eq(sessions::user_id).and(
+                            members::organization_id
+                                .nullable()
+                                .eq(sessions::active_organization_id),
+                        )),
+                    )
+                    .left_join(
+                        partners::table.on(partners::id
+                            .eq(id.as_uuid())
+                            .and(partners::organization_id.eq(members::organization_id))
+                            .and(members::role.ne(Role::Partner.as_str()))),
+                    )
+                    .left_join(
+                        partner_contacts::table.on(partner_contacts::partner_id
+                            .eq(partners::id)
+                            .and(partner_contacts::organization_id.eq(partners::organization_id))
+                            .and(partner_contacts::is_primary)),
+                    )
+                    .filter(sessions::token_hash.eq(hash.as_bytes().as_slice()))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::idle_expires_at.gt(now))
+                    .filter(sessions::absolute_expires_at.gt(now))
+                    .select((
+                        sessions::id,
+                        sessions::user_id,
+                        sessions::last_seen_at,
+                        members::organization_id.nullable(),
+                        members::role.nullable(),
+                        members::partner_id.nullable(),
+                        Option::<PartnerRow>::as_select(),
+                        Option::<ContactRow>::as_select(),
+                    ))
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .store()?;
+                let Some((session_id, user_id, last_seen_at, org, role, partner_of, p, c)) = row
+                else {
+                    return Ok(None);
+                };
+                if last_seen_at < now - SESSION_TOUCH_INTERVAL {
+                    touch_session(&mut conn, session_id, now).await?;
+                }
+                let principal = session_principal(session_id, user_id, org, role, partner_of)?;
+                let partner = p.map(|p| partner(p, c)).transpose()?;
+                Ok(Some((principal, partner)))
             }
-            _ => None,
-        };
-        Ok(Some((principal, partner)))
+            // Machine clients are rarer: authenticate, then read.
+            Credential::ApiKey(_) => {
+                let Some(principal) = authenticate_on(&mut conn, credential, now).await? else {
+                    return Ok(None);
+                };
+                let partner = match principal.membership() {
+                    Some(m) if m.role.is_internal() => {
+                        load_one(&mut conn, m.organization_id.as_uuid(), id.as_uuid()).await?
+                    }
+                    _ => None,
+                };
+                Ok(Some((principal, partner)))
+            }
+        }
     }
 
     async fn list_partners(

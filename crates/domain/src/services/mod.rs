@@ -4,6 +4,7 @@
 pub mod access;
 pub mod api_keys;
 pub mod auth;
+pub mod banners;
 pub mod legal_templates;
 pub mod organizations;
 pub mod partners;

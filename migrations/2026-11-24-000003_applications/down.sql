@@ -1,0 +1,3 @@
+DROP TABLE submissions;
+DROP TABLE affiliate_links;
+DROP TABLE applications;
