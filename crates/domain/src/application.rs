@@ -260,10 +260,11 @@ pub fn parse_fields(raw: &Value) -> Result<Vec<FormField>, ValidationErrors> {
             "must be an array of form fields",
         ));
     };
-    if items.is_empty() || items.len() > MAX_FIELDS {
+    // A draft may have no fields yet; publishing one is refused by the use case.
+    if items.len() > MAX_FIELDS {
         return Err(ValidationErrors::single(
             "fields",
-            format!("must have 1 to {MAX_FIELDS} fields"),
+            format!("must have at most {MAX_FIELDS} fields"),
         ));
     }
     let mut errors = ValidationErrors::new();
@@ -1642,7 +1643,11 @@ mod tests {
 
     #[test]
     fn field_list_size_rules() {
-        assert_eq!(paths(parse_fields(&json!([])).unwrap_err()), ["fields"]);
+        assert_eq!(
+            parse_fields(&json!([])).unwrap(),
+            vec![],
+            "a draft may have none"
+        );
         assert_eq!(
             paths(parse_fields(&json!({"fieldKey": "k"})).unwrap_err()),
             ["fields"]

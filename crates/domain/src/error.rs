@@ -16,6 +16,7 @@ pub enum ErrorKind {
     Conflict,
     NameTaken,
     DuplicateSubmission,
+    CaptchaFailed,
     RateLimited,
     PayloadTooLarge,
     UnsupportedMediaType,

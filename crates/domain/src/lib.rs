@@ -9,6 +9,7 @@ pub mod banner;
 pub mod clock;
 pub mod error;
 pub mod external;
+pub mod forms;
 pub mod identity;
 pub mod ids;
 pub mod legal;

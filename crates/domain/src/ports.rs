@@ -361,10 +361,56 @@ pub trait LegalTemplateStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
-/// Application forms. Every method is scoped to one organization.
+/// How a review of a submission ended at the store.
+#[derive(Debug, Clone)]
+pub enum ReviewOutcome<T> {
+    Done(T),
+    NotFound,
+    /// The submission was already approved or rejected.
+    NotPending,
+}
+
+/// Application forms, their affiliate links and submissions. Every method but the public ones
+/// (`published_application`, `insert_submission`) is scoped to one organization.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait ApplicationStore: Send + Sync {
+    /// # Errors
+    /// `Conflict` when the slug is taken (slugs are global).
+    async fn create_application(
+        &self,
+        application: crate::forms::Application,
+    ) -> Result<(), StoreError>;
+
+    async fn list_applications(
+        &self,
+        organization: OrganizationId,
+    ) -> Result<Vec<crate::forms::Application>, StoreError>;
+
+    async fn get_application(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+    ) -> Result<Option<crate::forms::Application>, StoreError>;
+
+    /// `Ok(None)` when there is no such application.
+    ///
+    /// # Errors
+    /// `Conflict` when the new slug is taken.
+    async fn update_application(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+        patch: crate::forms::ApplicationPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::forms::Application>, StoreError>;
+
+    async fn delete_application(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+    ) -> Result<bool, StoreError>;
+
     async fn application_exists(
         &self,
         organization: OrganizationId,
@@ -379,4 +425,71 @@ pub trait ApplicationStore: Send + Sync {
         url: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// The published application with this slug (any organization).
+    async fn published_application(
+        &self,
+        slug: &str,
+    ) -> Result<Option<crate::forms::Application>, StoreError>;
+
+    /// # Errors
+    /// `Conflict` when the application already has a link with this slug.
+    async fn create_affiliate_link(
+        &self,
+        organization: OrganizationId,
+        link: crate::forms::AffiliateLink,
+    ) -> Result<(), StoreError>;
+
+    async fn list_affiliate_links(
+        &self,
+        organization: OrganizationId,
+        application: uuid::Uuid,
+    ) -> Result<Vec<crate::forms::AffiliateLink>, StoreError>;
+
+    /// Stores the submission, attributed to the application's link named by its affiliate slug
+    /// when there is one, with its `application_submitted` event, in one transaction.
+    ///
+    /// # Errors
+    /// `Conflict` when the application already has a pending or approved submission with the
+    /// same email.
+    async fn insert_submission(
+        &self,
+        submission: crate::forms::NewSubmission,
+    ) -> Result<(), StoreError>;
+
+    /// Newest first, strictly after `after`, at most `limit`.
+    async fn list_submissions(
+        &self,
+        organization: OrganizationId,
+        application: uuid::Uuid,
+        after: Option<crate::forms::SubmissionCursor>,
+        limit: i64,
+    ) -> Result<Vec<crate::forms::Submission>, StoreError>;
+
+    async fn get_submission(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+    ) -> Result<Option<crate::forms::Submission>, StoreError>;
+
+    /// Atomically: the pending submission becomes approved and its partner record (with
+    /// contact, account, invitation and events) is created.
+    ///
+    /// # Errors
+    /// `Conflict` when the organization already has a partner with the mapped domain.
+    async fn approve_submission(
+        &self,
+        submission: uuid::Uuid,
+        partner: NewPartnerRecord,
+        reviewer: Option<UserId>,
+    ) -> Result<ReviewOutcome<(crate::forms::Submission, Partner)>, StoreError>;
+
+    async fn reject_submission(
+        &self,
+        organization: OrganizationId,
+        submission: uuid::Uuid,
+        reason: Option<String>,
+        reviewer: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<ReviewOutcome<crate::forms::Submission>, StoreError>;
 }

@@ -54,6 +54,7 @@ fn status_and_code(code: Code) -> (StatusCode, &'static str) {
             ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
             ErrorKind::NameTaken => (StatusCode::CONFLICT, "name_taken"),
             ErrorKind::DuplicateSubmission => (StatusCode::CONFLICT, "duplicate_submission"),
+            ErrorKind::CaptchaFailed => (StatusCode::BAD_REQUEST, "captcha_failed"),
             ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ErrorKind::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ErrorKind::UnsupportedMediaType => {
@@ -113,6 +114,12 @@ impl ApiError {
 
     pub fn not_found() -> Self {
         Self::new(ErrorKind::NotFound, "not found")
+    }
+
+    /// Keeps `cause` for the log line of a server-side failure.
+    pub fn with_cause(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Box::new(cause));
+        self
     }
 
     pub fn details(&self) -> &[FieldError] {
@@ -221,6 +228,7 @@ mod tests {
             (Conflict, 409, "conflict"),
             (NameTaken, 409, "name_taken"),
             (DuplicateSubmission, 409, "duplicate_submission"),
+            (CaptchaFailed, 400, "captcha_failed"),
             (RateLimited, 429, "rate_limited"),
             (PayloadTooLarge, 413, "payload_too_large"),
             (UnsupportedMediaType, 415, "unsupported_media_type"),

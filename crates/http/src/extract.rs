@@ -213,6 +213,23 @@ pub fn client_info(req: &HttpRequest) -> ClientInfo {
     }
 }
 
+/// The client's address: the peer, or with `hops` trusted proxies in front, the
+/// `X-Forwarded-For` entry that many places from the right (what the outermost trusted proxy saw).
+pub fn client_ip(req: &HttpRequest, hops: usize) -> Option<std::net::IpAddr> {
+    if hops > 0
+        && let Some(xff) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+    {
+        let entries: Vec<&str> = xff.split(',').map(str::trim).collect();
+        if entries.len() >= hops {
+            return entries[entries.len() - hops].parse().ok();
+        }
+    }
+    req.peer_addr().map(|a| a.ip())
+}
+
 /// Parses a path id; a malformed one is a validation failure, not a 404.
 pub fn path_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {
     Uuid::try_parse(raw).map_err(|_| ApiError::field(field, "must be a UUID"))

@@ -65,7 +65,21 @@ where
             .service(api_keys::create_api_key)
             .service(api_keys::list_api_keys)
             .service(api_keys::revoke_api_key)
-            // Fixed paths under /partners before /partners/{partnerId}.
+            // Fixed paths under /partners before /partners/{partnerId}, and under
+            // /partners/applications before /partners/applications/{applicationId}.
+            .service(applications::upload_banner)
+            .service(applications::submit)
+            .service(applications::public_application)
+            .service(applications::approve_submission)
+            .service(applications::reject_submission)
+            .service(applications::create_application)
+            .service(applications::list_applications)
+            .service(applications::get_application)
+            .service(applications::update_application)
+            .service(applications::delete_application)
+            .service(applications::create_affiliate_link)
+            .service(applications::list_affiliate_links)
+            .service(applications::list_submissions)
             .service(legal_templates::create_template)
             .service(legal_templates::list_templates)
             .service(legal_templates::get_template)
@@ -102,15 +116,17 @@ pub fn app(
         .app_data(query_config)
         .pipe(routes_of)
         .split_for_parts();
-    app.route(
-        "/docs",
-        web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header(("Location", "/docs/"))
-                .finish()
-        }),
-    )
-    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
-    .default_service(web::to(no_route))
-    .wrap(actix_web::middleware::from_fn(middleware::observe))
+    // Routes outside the API reference: files of the local store.
+    app.service(routes::applications::local_file)
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            }),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .default_service(web::to(no_route))
+        .wrap(actix_web::middleware::from_fn(middleware::observe))
 }

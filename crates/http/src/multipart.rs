@@ -102,3 +102,106 @@ pub async fn read_form(
     }
     Ok(form)
 }
+
+/// A file part spooled to disk: its first bytes kept in memory for content checks.
+pub struct SpooledFile {
+    pub file: tempfile::NamedTempFile,
+    pub head: Vec<u8>,
+    pub len: u64,
+}
+
+/// Reads a form whose file part is streamed to a temporary file, so memory stays bounded by
+/// `head_bytes` per upload whatever the file's size; past `file_limit` bytes reading stops with
+/// 413 and the partial file is removed.
+pub async fn read_spooled_form(
+    req: &HttpRequest,
+    payload: Payload,
+    file_part: &str,
+    file_limit: u64,
+    head_bytes: usize,
+    texts: &[(&str, usize)],
+) -> Result<(Option<SpooledFile>, HashMap<String, String>), ApiError> {
+    use tokio::io::AsyncWriteExt;
+    let is_multipart = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::new(
+            ErrorKind::UnsupportedMediaType,
+            "the body must be multipart/form-data",
+        ));
+    }
+    let io = |e: std::io::Error| ApiError::new(ErrorKind::Internal, "").with_cause(e);
+    let malformed = |e: actix_multipart::MultipartError| {
+        ApiError::field("body", &format!("the multipart body is malformed: {e}"))
+    };
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut spooled: Option<SpooledFile> = None;
+    let mut values = HashMap::new();
+    let mut parts = 0usize;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(malformed)?;
+        parts += 1;
+        if parts > 32 {
+            return Err(ApiError::field("body", "too many parts"));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == file_part {
+            if spooled.is_some() {
+                return Err(ApiError::field(&name, "is sent more than once"));
+            }
+            let tmp = tempfile::NamedTempFile::new().map_err(io)?;
+            let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(io)?);
+            let mut head = Vec::new();
+            let mut len: u64 = 0;
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(malformed)?;
+                len += chunk.len() as u64;
+                if len > file_limit {
+                    return Err(too_large(
+                        &format!("the part `{name}`"),
+                        file_limit as usize,
+                    ));
+                }
+                if head.len() < head_bytes {
+                    let take = (head_bytes - head.len()).min(chunk.len());
+                    head.extend_from_slice(&chunk[..take]);
+                }
+                out.write_all(&chunk).await.map_err(io)?;
+            }
+            out.flush().await.map_err(io)?;
+            spooled = Some(SpooledFile {
+                file: tmp,
+                head,
+                len,
+            });
+        } else if let Some((_, limit)) = texts.iter().find(|(n, _)| *n == name) {
+            if values.contains_key(&name) {
+                return Err(ApiError::field(&name, "is sent more than once"));
+            }
+            let mut buf = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(malformed)?;
+                if buf.len() + chunk.len() > *limit {
+                    return Err(too_large(&format!("the part `{name}`"), *limit));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            let text =
+                String::from_utf8(buf).map_err(|_| ApiError::field(&name, "must be UTF-8 text"))?;
+            values.insert(name, text);
+        } else {
+            return Err(ApiError::validation(vec![FieldError::new(
+                if name.is_empty() {
+                    "body".to_owned()
+                } else {
+                    name
+                },
+                "is not an accepted part",
+            )]));
+        }
+    }
+    Ok((spooled, values))
+}

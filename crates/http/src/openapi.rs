@@ -51,6 +51,8 @@ When both are sent, the header wins.
         (name = "members", description = "Members and invitations (owners and admins)"),
         (name = "api-keys", description = "Organization API keys (owners and admins)"),
         (name = "partners", description = "Partner records"),
+        (name = "applications", description = "Application forms, affiliate links, submissions and banners"),
+        (name = "public", description = "The public side of application forms (no authentication)"),
         (name = "legal-templates", description = "Legal agreement templates prepared in Docuseal"),
         (name = "operations", description = "Health and metrics"),
     )

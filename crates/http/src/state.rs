@@ -2,7 +2,9 @@
 
 use partneros_domain::ports::HealthCheck;
 use partneros_domain::services::api_keys::ApiKeyService;
+use partneros_domain::services::applications::ApplicationService;
 use partneros_domain::services::auth::AuthService;
+use partneros_domain::services::banners::BannerService;
 use partneros_domain::services::legal_templates::LegalTemplateService;
 use partneros_domain::services::organizations::OrganizationService;
 use partneros_domain::services::partners::PartnerService;
@@ -13,6 +15,12 @@ use std::sync::Arc;
 pub struct HttpSettings {
     /// Mark the session cookie `Secure` (production).
     pub secure_cookies: bool,
+    /// Base of links the API hands out (e.g. hosted form URLs).
+    pub public_base_url: String,
+    /// Reverse proxies in front of the service whose `X-Forwarded-For` entries are trusted.
+    pub forwarded_hops: usize,
+    /// The local file store's root, served at `/files/` (development default storage).
+    pub local_files: Option<std::path::PathBuf>,
 }
 
 /// Renders the Prometheus exposition text, refreshing gauges first.
@@ -25,6 +33,8 @@ pub struct AppState {
     pub api_keys: Arc<ApiKeyService>,
     pub partners: Arc<PartnerService>,
     pub legal_templates: Arc<LegalTemplateService>,
+    pub applications: Arc<ApplicationService>,
+    pub banners: Arc<BannerService>,
     pub health: Arc<dyn HealthCheck>,
     pub metrics: Option<MetricsRenderer>,
     pub settings: HttpSettings,

@@ -4,6 +4,7 @@
 //! by it.
 
 mod api_keys;
+mod applications;
 mod error;
 mod health;
 mod identity;

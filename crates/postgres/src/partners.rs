@@ -97,6 +97,106 @@ impl PartnerChanges {
     }
 }
 
+/// Stores a partner with its primary contact, the contact's `partner`-role membership (and
+/// account when new), the invitation when the account has no password, and the
+/// `partner_created` event, on `conn` (inside the caller's transaction).
+pub(crate) async fn insert_partner_record(
+    conn: &mut AsyncPgConnection,
+    record: &NewPartnerRecord,
+) -> Result<(PartnerRow, ContactRow, bool), diesel::result::Error> {
+    let org = record.organization_id.as_uuid();
+    let p = &record.partner;
+    let row: PartnerRow = diesel::insert_into(partners::table)
+        .values(PartnerRow {
+            id: record.id.as_uuid(),
+            organization_id: org,
+            name: p.name.as_str().to_owned(),
+            domain: p.domain.as_ref().map(|d| d.as_str().to_owned()),
+            logo_url: p.logo_url.as_ref().map(|u| u.as_str().to_owned()),
+            partner_type: p.partner_type.as_str().to_owned(),
+            subtype: p.subtype.as_ref().map(|s| s.as_str().to_owned()),
+            category: p.category.map(|c| c.as_str().to_owned()),
+            tier: p.tier.as_ref().map(|t| t.as_str().to_owned()),
+            tier_source: p.tier.as_ref().map(|_| "manual".to_owned()),
+            stage: p.stage.as_str().to_owned(),
+            industry: None,
+            description: None,
+            employees: None,
+            employees_range: None,
+            company_revenue: None,
+            regions: vec![],
+            languages: vec![],
+            services: vec![],
+            products: p.products.clone(),
+            manager_id: p.manager_id.map(|m| m.as_uuid()),
+            fit_score: None,
+            ai_insights: None,
+            analyzed_at: None,
+            created_at: record.now,
+            updated_at: record.now,
+        })
+        .returning(PartnerRow::as_returning())
+        .get_result(conn)
+        .await?;
+
+    // The contact's account: reuse the one their email has, else create it.
+    // DO NOTHING keeps a concurrent creation of the same email from failing.
+    diesel::insert_into(users::table)
+        .values(user_insert(&record.contact_user))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    let user: UserRow =
+        crate::identity::find_user_by_email_on(conn, record.contact_user.email.as_str())
+            .await?
+            .ok_or(diesel::result::Error::NotFound)?;
+    diesel::insert_into(members::table)
+        .values(MemberRow {
+            organization_id: org,
+            user_id: user.id,
+            role: Role::Partner.as_str().into(),
+            partner_id: Some(row.id),
+            created_at: record.now,
+        })
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    let c = &record.partner.primary_contact;
+    let contact: ContactRow = diesel::insert_into(partner_contacts::table)
+        .values(ContactRow {
+            id: record.contact_id.as_uuid(),
+            organization_id: org,
+            partner_id: row.id,
+            user_id: Some(user.id),
+            first_name: c.first_name.as_str().to_owned(),
+            last_name: c.last_name.as_str().to_owned(),
+            email: c.email.as_str().to_owned(),
+            is_primary: true,
+            created_at: record.now,
+        })
+        .returning(ContactRow::as_returning())
+        .get_result(conn)
+        .await?;
+    let invited = user.password_hash.is_none();
+    if invited {
+        insert_invitation(conn, &record.invitation).await?;
+    }
+    record_event(
+        conn,
+        Some(record.organization_id),
+        "partner_created",
+        serde_json::json!({
+            "partnerId": row.id,
+            "name": row.name,
+            "domain": row.domain,
+            "createdBy": record.created_by,
+        }),
+        record.now,
+    )
+    .await?;
+    Ok((row, contact, invited))
+}
+
 #[async_trait]
 impl PartnerStore for Database {
     async fn create_partner(
@@ -104,101 +204,9 @@ impl PartnerStore for Database {
         record: NewPartnerRecord,
     ) -> Result<(Partner, bool), StoreError> {
         let mut conn = self.conn().await?;
-        let org = record.organization_id.as_uuid();
         let (row, contact, invited) = conn
-            .transaction::<_, TxError, _>(async move |conn| {
-                let p = &record.partner;
-                let row: PartnerRow = diesel::insert_into(partners::table)
-                    .values(PartnerRow {
-                        id: record.id.as_uuid(),
-                        organization_id: org,
-                        name: p.name.as_str().to_owned(),
-                        domain: p.domain.as_ref().map(|d| d.as_str().to_owned()),
-                        logo_url: p.logo_url.as_ref().map(|u| u.as_str().to_owned()),
-                        partner_type: p.partner_type.as_str().to_owned(),
-                        subtype: p.subtype.as_ref().map(|s| s.as_str().to_owned()),
-                        category: p.category.map(|c| c.as_str().to_owned()),
-                        tier: p.tier.as_ref().map(|t| t.as_str().to_owned()),
-                        tier_source: p.tier.as_ref().map(|_| "manual".to_owned()),
-                        stage: p.stage.as_str().to_owned(),
-                        industry: None,
-                        description: None,
-                        employees: None,
-                        employees_range: None,
-                        company_revenue: None,
-                        regions: vec![],
-                        languages: vec![],
-                        services: vec![],
-                        products: p.products.clone(),
-                        manager_id: p.manager_id.map(|m| m.as_uuid()),
-                        fit_score: None,
-                        ai_insights: None,
-                        analyzed_at: None,
-                        created_at: record.now,
-                        updated_at: record.now,
-                    })
-                    .returning(PartnerRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-
-                // The contact's account: reuse the one their email has, else create it.
-                // DO NOTHING keeps a concurrent creation of the same email from failing.
-                diesel::insert_into(users::table)
-                    .values(user_insert(&record.contact_user))
-                    .on_conflict_do_nothing()
-                    .execute(conn)
-                    .await?;
-                let user: UserRow = crate::identity::find_user_by_email_on(
-                    conn,
-                    record.contact_user.email.as_str(),
-                )
-                .await?
-                .ok_or(diesel::result::Error::NotFound)?;
-                diesel::insert_into(members::table)
-                    .values(MemberRow {
-                        organization_id: org,
-                        user_id: user.id,
-                        role: Role::Partner.as_str().into(),
-                        partner_id: Some(row.id),
-                        created_at: record.now,
-                    })
-                    .on_conflict_do_nothing()
-                    .execute(conn)
-                    .await?;
-                let c = &record.partner.primary_contact;
-                let contact: ContactRow = diesel::insert_into(partner_contacts::table)
-                    .values(ContactRow {
-                        id: record.contact_id.as_uuid(),
-                        organization_id: org,
-                        partner_id: row.id,
-                        user_id: Some(user.id),
-                        first_name: c.first_name.as_str().to_owned(),
-                        last_name: c.last_name.as_str().to_owned(),
-                        email: c.email.as_str().to_owned(),
-                        is_primary: true,
-                        created_at: record.now,
-                    })
-                    .returning(ContactRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-                let invited = user.password_hash.is_none();
-                if invited {
-                    insert_invitation(conn, &record.invitation).await?;
-                }
-                record_event(
-                    conn,
-                    Some(record.organization_id),
-                    "partner_created",
-                    serde_json::json!({
-                        "partnerId": row.id,
-                        "name": row.name,
-                        "domain": row.domain,
-                        "createdBy": record.created_by,
-                    }),
-                    record.now,
-                )
-                .await?;
-                Ok((row, contact, invited))
+            .transaction::<_, TxError, _>(async |conn| {
+                Ok(insert_partner_record(conn, &record).await?)
             })
             .await?;
         Ok((partner(row, Some(contact))?, invited))

@@ -140,6 +140,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    applications (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        status -> Text,
+        fields -> Jsonb,
+        agreements -> Jsonb,
+        content -> Jsonb,
+        partner_mapping -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    affiliate_links (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        application_id -> Uuid,
+        slug -> Text,
+        label -> Nullable<Text>,
+        partner_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    submissions (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        application_id -> Uuid,
+        form_data -> Jsonb,
+        accepted_agreements -> Array<Uuid>,
+        email -> Nullable<Text>,
+        affiliate_link_id -> Nullable<Uuid>,
+        affiliate_slug -> Nullable<Text>,
+        status -> Text,
+        reject_reason -> Nullable<Text>,
+        partner_id -> Nullable<Uuid>,
+        client_ip -> Nullable<Text>,
+        reviewed_by -> Nullable<Uuid>,
+        reviewed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(members -> organizations (organization_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -157,6 +205,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     rate_limit_hits,
     legal_templates,
+    applications,
+    affiliate_links,
+    submissions,
 );
 
 diesel::table! {

@@ -69,6 +69,12 @@ pub struct Config {
     /// Print a demo account on an empty development database.
     pub demo_account: bool,
     pub workers: Option<usize>,
+    /// Where the local file store keeps files (`STORAGE_BACKEND=local`).
+    pub local_storage_dir: std::path::PathBuf,
+    /// Trusted reverse proxies in front of the service (for client IPs from `X-Forwarded-For`).
+    pub forwarded_hops: usize,
+    /// Cloudflare's siteverify endpoint (tests point it at a local fake).
+    pub turnstile_verify_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -312,6 +318,12 @@ impl Config {
             argon2_iterations: 2,
             demo_account: mode == Mode::Development,
             workers,
+            local_storage_dir: vars
+                .get("LOCAL_STORAGE_DIR")
+                .unwrap_or(".data/files")
+                .into(),
+            forwarded_hops: vars.number("FORWARDED_HOPS", 0)?,
+            turnstile_verify_url: partneros_turnstile::CLOUDFLARE_SITEVERIFY_URL.into(),
         })
     }
 }

@@ -1,14 +1,16 @@
 //! Wiring: adapters into ports, ports into services, services into the HTTP app.
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, Storage};
 use crate::passwords::Argon2Hasher;
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use anyhow::Context;
 use partneros_domain::clock::{Clock, SystemClock};
-use partneros_domain::external::ESignature;
+use partneros_domain::external::{Captcha, ESignature, ObjectStore};
 use partneros_domain::services::api_keys::ApiKeyService;
+use partneros_domain::services::applications::ApplicationService;
 use partneros_domain::services::auth::{AuthService, FirstAccount};
+use partneros_domain::services::banners::BannerService;
 use partneros_domain::services::legal_templates::LegalTemplateService;
 use partneros_domain::services::organizations::OrganizationService;
 use partneros_domain::services::partners::PartnerService;
@@ -35,6 +37,10 @@ pub struct Services {
 /// External services; tests replace them with fakes of the real protocols.
 pub struct Externals {
     pub esign: Arc<dyn ESignature>,
+    pub files: Arc<dyn ObjectStore>,
+    /// The local store's root when files are kept on this machine (served at `/files/`).
+    pub local_files: Option<std::path::PathBuf>,
+    pub captcha: Option<Arc<dyn Captcha>>,
 }
 
 impl Externals {
@@ -50,7 +56,48 @@ impl Externals {
             ),
             None => Arc::new(partneros_docuseal::UnconfiguredESignature),
         };
-        Ok(Self { esign })
+        let (files, local_files): (Arc<dyn ObjectStore>, _) = match &config.storage {
+            Storage::Local => (
+                Arc::new(partneros_storage::LocalStore::new(
+                    config.local_storage_dir.clone(),
+                    format!("{}/files", config.public_base_url),
+                )),
+                Some(config.local_storage_dir.clone()),
+            ),
+            Storage::S3(s3) => (
+                Arc::new(
+                    partneros_storage::S3Store::new(partneros_storage::S3Settings {
+                        endpoint: s3.endpoint.clone(),
+                        region: s3.region.clone(),
+                        bucket: s3.bucket.clone(),
+                        access_key_id: s3.access_key_id.clone(),
+                        secret_access_key: s3.secret_access_key.0.clone(),
+                        force_path_style: s3.force_path_style,
+                        public_base_url: s3.public_base_url.clone(),
+                        timeout: std::time::Duration::from_secs(30),
+                    })
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                ),
+                None,
+            ),
+        };
+        let captcha: Option<Arc<dyn Captcha>> = match &config.turnstile_secret {
+            Some(secret) => Some(Arc::new(
+                partneros_turnstile::TurnstileVerifier::new(
+                    secret.clone(),
+                    &config.turnstile_verify_url,
+                    partneros_turnstile::DEFAULT_TIMEOUT,
+                )
+                .map_err(|e| anyhow::anyhow!("TURNSTILE_SECRET_KEY: {e}"))?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            esign,
+            files,
+            local_files,
+            captcha,
+        })
     }
 }
 
@@ -85,7 +132,17 @@ pub fn services(
     let organizations = OrganizationService::new(db.clone(), db.clone(), hasher, clock.clone());
     let api_keys = ApiKeyService::new(db.clone(), clock.clone());
     let partners = PartnerService::new(db.clone(), clock.clone());
-    let legal_templates = LegalTemplateService::new(db.clone(), db.clone(), externals.esign, clock);
+    let legal_templates =
+        LegalTemplateService::new(db.clone(), db.clone(), externals.esign, clock.clone());
+    let applications = ApplicationService::new(
+        db.clone(),
+        db.clone(),
+        db.clone(),
+        externals.captcha,
+        config.turnstile_site_key.clone(),
+        clock.clone(),
+    );
+    let banners = BannerService::new(externals.files, db.clone(), db.clone(), clock);
     let metrics = crate::telemetry::metrics();
     let pool = database.clone();
     let render: partneros_http::MetricsRenderer = Arc::new(move || {
@@ -101,10 +158,15 @@ pub fn services(
         api_keys: Arc::new(api_keys),
         partners: Arc::new(partners),
         legal_templates: Arc::new(legal_templates),
+        applications: Arc::new(applications),
+        banners: Arc::new(banners),
         health: db,
         metrics: Some(render),
         settings: HttpSettings {
             secure_cookies: config.mode == Mode::Production,
+            public_base_url: config.public_base_url.clone(),
+            forwarded_hops: config.forwarded_hops,
+            local_files: externals.local_files,
         },
     };
     Ok(Services { database, state })

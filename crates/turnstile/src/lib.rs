@@ -3,4 +3,6 @@
 mod verifier;
 mod wire;
 
-pub use verifier::{ConfigError, SiteverifyError, TurnstileVerifier};
+pub use verifier::{
+    CLOUDFLARE_SITEVERIFY_URL, ConfigError, DEFAULT_TIMEOUT, SiteverifyError, TurnstileVerifier,
+};

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod api_keys;
+pub mod applications;
 pub mod auth;
 pub mod banners;
 pub mod legal_templates;

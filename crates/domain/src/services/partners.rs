@@ -62,6 +62,43 @@ impl Classify for PartnerError {
     }
 }
 
+/// Everything stored with a new partner: its contact's `partner`-role account (created when the
+/// email has none) and the set-password invitation (stored when that account has no password).
+pub fn new_partner_record(
+    organization: OrganizationId,
+    created_by: Option<UserId>,
+    input: CreatePartner,
+    now: chrono::DateTime<chrono::Utc>,
+) -> NewPartnerRecord {
+    let id = PartnerId::generate();
+    let contact = &input.primary_contact;
+    let contact_user = NewUser {
+        id: UserId::generate(),
+        email: contact.email.clone(),
+        name: format!("{} {}", contact.first_name, contact.last_name),
+        password_hash: None,
+        created_at: now,
+    };
+    let invitation = NewInvitation::new(
+        organization,
+        &contact.email,
+        Role::Partner,
+        Some(id),
+        created_by,
+        now,
+    );
+    NewPartnerRecord {
+        id,
+        organization_id: organization,
+        partner: input,
+        contact_id: ContactId::generate(),
+        contact_user,
+        invitation,
+        created_by,
+        now,
+    }
+}
+
 pub struct PartnerService {
     partners: Arc<dyn PartnerStore>,
     clock: Arc<dyn Clock>,
@@ -101,34 +138,12 @@ impl PartnerService {
         let m = access::writer(principal)?;
         self.check_manager(m.organization_id, input.manager_id)
             .await?;
-        let now = self.clock.now();
-        let id = PartnerId::generate();
-        let contact = &input.primary_contact;
-        let contact_user = NewUser {
-            id: UserId::generate(),
-            email: contact.email.clone(),
-            name: format!("{} {}", contact.first_name, contact.last_name),
-            password_hash: None,
-            created_at: now,
-        };
-        let invitation = NewInvitation::new(
+        let record = new_partner_record(
             m.organization_id,
-            &contact.email,
-            Role::Partner,
-            Some(id),
             principal.user_id(),
-            now,
+            input,
+            self.clock.now(),
         );
-        let record = NewPartnerRecord {
-            id,
-            organization_id: m.organization_id,
-            partner: input,
-            contact_id: ContactId::generate(),
-            contact_user,
-            invitation,
-            created_by: principal.user_id(),
-            now,
-        };
         let (partner, _invited) = self.partners.create_partner(record).await?;
         Ok(partner)
     }

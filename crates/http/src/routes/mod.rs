@@ -1,6 +1,7 @@
 //! Route handlers, one module per area of the API.
 
 pub mod api_keys;
+pub mod applications;
 pub mod auth;
 pub mod legal_templates;
 pub mod ops;

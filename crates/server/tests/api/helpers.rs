@@ -14,6 +14,8 @@ pub const PASSWORD: &str = "correct-horse-battery";
 
 pub struct TestApp {
     pub address: String,
+    /// The local file store of this app.
+    pub files: tempfile::TempDir,
     pub db: TestDatabase,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
@@ -39,6 +41,14 @@ pub struct Options {
     pub pool_wait_ms: u64,
     /// Docuseal API root and key (a fake's), when the test needs one.
     pub docuseal: Option<(String, String)>,
+    /// Turnstile secret and siteverify URL (a fake's).
+    pub turnstile: Option<(String, String)>,
+    /// Another app's database, to run two instances on one database.
+    pub database_url: Option<String>,
+    /// Trust this many proxies' `X-Forwarded-For` entries.
+    pub forwarded_hops: usize,
+    /// Store files in an S3-compatible store at this endpoint instead of on disk.
+    pub s3_endpoint: Option<String>,
 }
 
 impl Default for Options {
@@ -47,6 +57,10 @@ impl Default for Options {
             signup_enabled: true,
             pool_wait_ms: 5000,
             docuseal: None,
+            turnstile: None,
+            database_url: None,
+            forwarded_hops: 0,
+            s3_endpoint: None,
         }
     }
 }
@@ -65,6 +79,28 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.pool_size = 4;
     config.pool_wait = std::time::Duration::from_millis(options.pool_wait_ms);
     config.signup_enabled = options.signup_enabled;
+    config.forwarded_hops = options.forwarded_hops;
+    if let Some(endpoint) = options.s3_endpoint {
+        config.storage =
+            partneros_server::config::Storage::S3(partneros_server::config::S3Config {
+                endpoint: Some(endpoint),
+                region: "us-east-1".into(),
+                bucket: "banners".into(),
+                access_key_id: "test".into(),
+                secret_access_key: partneros_server::config::SecretEq(
+                    partneros_domain::secret::Secret::new("test"),
+                ),
+                force_path_style: true,
+                public_base_url: None,
+            });
+    }
+    let files = tempfile::tempdir().expect("a temp dir");
+    config.local_storage_dir = files.path().to_owned();
+    if let Some((secret, url)) = options.turnstile {
+        config.turnstile_secret = Some(partneros_domain::secret::Secret::new(secret));
+        config.turnstile_site_key = Some("1x00000000000000000000AA".into());
+        config.turnstile_verify_url = url;
+    }
     config.docuseal = options
         .docuseal
         .map(|(url, key)| (url, partneros_domain::secret::Secret::new(key)));
@@ -74,8 +110,15 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),
     ));
+    let url = options.database_url.unwrap_or_else(|| db.url().to_owned());
+    // The address is known only after binding; links handed out use it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    config.port = port;
+    config.public_base_url = format!("http://127.0.0.1:{port}");
     let externals = Externals::from_config(&config).expect("externals");
-    let services = services(&config, db.url(), clock.clone(), externals).expect("services");
+    let services = services(&config, &url, clock.clone(), externals).expect("services");
     let app = Application::build(&config, services).expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -85,6 +128,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .unwrap();
     TestApp {
         address,
+        files,
         db,
         clock,
         http,

@@ -1,6 +1,8 @@
 //! API tests: the real application on port 0 with a fresh database, driven over HTTP.
 
+mod applications;
 mod auth;
+mod banners;
 mod helpers;
 mod legal_templates;
 mod matrix;
