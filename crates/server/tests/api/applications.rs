@@ -693,6 +693,52 @@ async fn internal_application_endpoints_follow_tenant_and_role_rules() {
             .is_empty()
     );
 
+    // A's submissions cannot be reviewed from B.
+    let res = app
+        .post(
+            "/api/partners/applications/submit",
+            None,
+            json!({"slug": "tenant-form", "formData": answers("t@tenant.example"), "acceptedAgreements": [form.terms]}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let subs = app
+        .get(
+            &format!("/api/partners/applications/{}/submissions", form.id),
+            &a.token,
+        )
+        .await;
+    let sub = subs.body["submissions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for action in ["approve", "reject"] {
+        let res = app
+            .post(
+                &format!("/api/partners/applications/submissions/{sub}/{action}"),
+                Some(&b_member),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (res.status.as_u16(), res.code()),
+            (404, "not_found"),
+            "{action}"
+        );
+    }
+    let res = app
+        .post(
+            "/api/partners/applications/submissions/not-a-uuid/approve",
+            Some(&a.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (res.status.as_u16(), res.code()),
+        (400, "validation_failed")
+    );
+    assert_eq!(app.count("partners").await, 0, "nothing approved");
+
     let viewer = app.member(&a, "viewer", "av").await;
     let (portal, _) = app.partner_user(&a, "ap").await;
     for token in [&viewer, &portal] {

@@ -275,6 +275,21 @@ async fn twenty_a_minute_per_user_and_organization_across_instances() {
             .status,
         200
     );
+    // So is the same user in another organization.
+    let res = one
+        .post(
+            "/api/organizations",
+            Some(&owner.token),
+            json!({"name": "Second org"}),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    assert_eq!(
+        upload(&one, &owner.token, samples::PNG.to_vec(), "x.png", None)
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
