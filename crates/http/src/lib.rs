@@ -127,6 +127,7 @@ pub fn app(
             }),
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .configure(routes::hosted_form::configure)
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(middleware::observe))
 }

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod applications;
 pub mod auth;
+pub mod hosted_form;
 pub mod legal_templates;
 pub mod ops;
 pub mod organizations;

@@ -1,0 +1,152 @@
+//! The real application on port 0 with a fresh database (as in `tests/api/helpers.rs`), and the
+//! few API calls the browser test needs to arrange its forms.
+
+use chrono::{TimeZone, Utc};
+use partneros_domain::clock::ManualClock;
+use partneros_server::config::{Config, Vars};
+use partneros_server::startup::{Application, Externals, services};
+use partneros_test_support::TestDatabase;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDatabase,
+    http: reqwest::Client,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDatabase::new().await;
+    let mut config = Config::from_vars(&Vars(HashMap::new())).expect("development defaults");
+    config.port = 0;
+    config.database_url = Some(db.url().to_owned());
+    config.demo_account = false;
+    config.workers = Some(1);
+    config.pool_size = 4;
+    // Cheap hashes keep the test fast; production parameters are the defaults.
+    config.argon2_memory_kib = 256;
+    config.argon2_iterations = 1;
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),
+    ));
+    let externals = Externals::from_config(&config).expect("externals");
+    let services = services(&config, db.url(), clock, externals).expect("services");
+    let app = Application::build(&config, services).expect("bind");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.address))
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let body = res.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// A new user owning a new organization; returns their session token.
+    pub async fn owner(&self, tag: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/auth/sign-up/email",
+                None,
+                json!({"name": "Olive Owner", "email": format!("owner-{tag}@example.com"),
+                       "password": "correct-horse-battery"}),
+            )
+            .await;
+        assert_eq!(status, 200, "sign-up: {body}");
+        let token = body["token"].as_str().expect("a session token").to_owned();
+        let (status, body) = self
+            .post(
+                "/api/organizations",
+                Some(&token),
+                json!({"name": format!("Browser Test Org {tag}")}),
+            )
+            .await;
+        assert_eq!(status, 201, "create organization: {body}");
+        token
+    }
+
+    /// Creates a published application; returns its JSON (`id`, `agreements[].id`, …).
+    pub async fn create_application(&self, token: &str, slug: &str, confirmation: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/partners/applications",
+                Some(token),
+                json!({
+                    "name": format!("Partner program {slug}"),
+                    "slug": slug,
+                    "status": "published",
+                    "fields": [
+                        {"fieldKey": "companyName", "label": "Company name", "type": "text",
+                         "required": true, "placeholder": "Acme Inc."},
+                        {"fieldKey": "email", "label": "Work email", "type": "email",
+                         "required": true, "helpText": "We reply to this address."},
+                        {"fieldKey": "partnerType", "label": "Partner type", "type": "select",
+                         "required": true, "options": ["Reseller", "Referral", "Technology"]},
+                        {"fieldKey": "newsletter", "label": "Send me partner news", "type": "checkbox",
+                         "required": false},
+                        {"fieldKey": "about", "label": "About your company", "type": "textarea",
+                         "required": false, "maxLength": 2000}
+                    ],
+                    "agreements": [
+                        {"title": "Partner terms",
+                         "body": "1. Represent the product honestly.\n2. Keep customer data confidential.\n\n<b>Not bold</b>: shown as text.",
+                         "required": true}
+                    ],
+                    "content": {
+                        "title": "Become a partner",
+                        "description": "Tell us about your company.\nWe review every application.",
+                        "confirmationMessage": confirmation
+                    }
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "create application: {body}");
+        body["application"].clone()
+    }
+
+    /// Submissions stored for one application, read straight from the database.
+    pub async fn submissions(&self, application_id: &str) -> Vec<StoredSubmission> {
+        let rows = self
+            .db
+            .client()
+            .await
+            .query(
+                "SELECT form_data::text, accepted_agreements::text[], affiliate_slug, email \
+                 FROM submissions WHERE application_id::text = $1",
+                &[&application_id],
+            )
+            .await
+            .expect("read submissions");
+        rows.iter()
+            .map(|row| StoredSubmission {
+                form_data: serde_json::from_str(row.get::<_, &str>(0)).expect("form_data json"),
+                accepted_agreements: row.get(1),
+                affiliate_slug: row.get(2),
+                email: row.get(3),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug)]
+pub struct StoredSubmission {
+    pub form_data: Value,
+    pub accepted_agreements: Vec<String>,
+    pub affiliate_slug: Option<String>,
+    pub email: Option<String>,
+}
