@@ -197,21 +197,11 @@ mod tests {
     use crate::banner::samples;
     use crate::clock::SystemClock;
     use crate::external::MockObjectStore;
-    use crate::ids::{OrganizationId, SessionId, UserId};
+
     use crate::ports::{MockApplicationStore, MockRateLimiter};
     use crate::values::Role;
 
-    fn principal(role: Role) -> Principal {
-        Principal::User {
-            user_id: UserId::generate(),
-            session_id: SessionId::generate(),
-            membership: Some(ActiveMembership {
-                organization_id: OrganizationId::generate(),
-                role,
-                partner_id: None,
-            }),
-        }
-    }
+    use crate::services::fixtures::principal;
 
     fn upload(head: &[u8], app: Option<&str>) -> BannerUpload {
         BannerUpload {

@@ -341,22 +341,11 @@ mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use crate::external::{MockESignature, SignatureTemplate};
-    use crate::identity::ActiveMembership;
-    use crate::ids::{OrganizationId, SessionId, UserId};
+
     use crate::ports::{MockLegalTemplateStore, MockPartnerStore};
     use crate::values::Role;
 
-    fn principal(role: Role) -> Principal {
-        Principal::User {
-            user_id: UserId::generate(),
-            session_id: SessionId::generate(),
-            membership: Some(ActiveMembership {
-                organization_id: OrganizationId::generate(),
-                role,
-                partner_id: None,
-            }),
-        }
-    }
+    use crate::services::fixtures::principal;
 
     fn upload() -> TemplateUpload {
         TemplateUpload {

@@ -11,3 +11,6 @@ pub mod organizations;
 pub mod partners;
 
 pub use access::AccessError;
+
+#[cfg(test)]
+pub(crate) mod fixtures;

@@ -371,22 +371,12 @@ impl OrganizationService {
 mod tests {
     use super::*;
     use crate::clock::SystemClock;
-    use crate::identity::{ActiveMembership, User, UserWithPassword};
-    use crate::ids::SessionId;
+    use crate::identity::{User, UserWithPassword};
+
     use crate::ports::{MockIdentityStore, MockOrganizationStore, MockPasswordHasher};
     use chrono::Utc;
 
-    fn principal(role: Role) -> Principal {
-        Principal::User {
-            user_id: UserId::generate(),
-            session_id: SessionId::generate(),
-            membership: Some(ActiveMembership {
-                organization_id: OrganizationId::generate(),
-                role,
-                partner_id: None,
-            }),
-        }
-    }
+    use crate::services::fixtures::principal;
 
     fn service(
         identity: MockIdentityStore,

@@ -276,23 +276,12 @@ pub(crate) mod tests_support {
 mod tests {
     use super::*;
     use crate::clock::SystemClock;
-    use crate::identity::ActiveMembership;
-    use crate::ids::SessionId;
+
     use crate::partner::{NewContact, PartnerStage, PartnerType, ShortText};
     use crate::ports::MockPartnerStore;
     use crate::values::{BoundedText, Email, PartnerDomain};
 
-    fn principal(role: Role) -> Principal {
-        Principal::User {
-            user_id: UserId::generate(),
-            session_id: SessionId::generate(),
-            membership: Some(ActiveMembership {
-                organization_id: OrganizationId::generate(),
-                role,
-                partner_id: None,
-            }),
-        }
-    }
+    use crate::services::fixtures::principal;
 
     fn input() -> CreatePartner {
         CreatePartner {

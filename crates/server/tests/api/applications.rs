@@ -61,22 +61,16 @@ fn submission(form: &Form, email: &str) -> Value {
 }
 
 async fn submit_from(app: &TestApp, body: Value, ip: &str) -> Res {
-    let res = app
-        .http
-        .post(format!("{}/api/partners/applications/submit", app.address))
-        .header("x-forwarded-for", ip)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.json().await.unwrap_or(Value::Null);
-    Res {
-        status,
-        headers,
-        body,
-    }
+    read(
+        app.http
+            .post(format!("{}/api/partners/applications/submit", app.address))
+            .header("x-forwarded-for", ip)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]

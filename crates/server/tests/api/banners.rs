@@ -4,7 +4,7 @@
 use super::helpers::*;
 use partneros_domain::banner::samples;
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn upload(
     app: &TestApp,
@@ -23,22 +23,16 @@ async fn upload(
     if let Some(a) = application {
         form = form.text("applicationId", a.to_owned());
     }
-    let res = app
-        .http
-        .post(format!("{}/api/partners/applications/banner", app.address))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    Res {
-        status,
-        headers,
-        body,
-    }
+    read(
+        app.http
+            .post(format!("{}/api/partners/applications/banner", app.address))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 fn stored_files(app: &TestApp) -> usize {

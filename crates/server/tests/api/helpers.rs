@@ -328,7 +328,8 @@ pub struct Owner {
     pub organization_id: String,
 }
 
-async fn read(res: reqwest::Response) -> Res {
+/// Reads a whole response (JSON body, or its text when it is not JSON).
+pub async fn read(res: reqwest::Response) -> Res {
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = res.bytes().await.expect("body");

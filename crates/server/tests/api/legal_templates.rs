@@ -35,22 +35,16 @@ fn form(partner_id: &str, name: &str) -> Form {
 }
 
 async fn upload(app: &TestApp, token: &str, form: Form) -> Res {
-    let res = app
-        .http
-        .post(format!("{}/api/partners/legal-templates", app.address))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    Res {
-        status,
-        headers,
-        body,
-    }
+    read(
+        app.http
+            .post(format!("{}/api/partners/legal-templates", app.address))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 /// A Docuseal that accepts templates with the right key and counts them.
