@@ -23,9 +23,11 @@ fmt:
 migrate:
     cargo run -p partneros-server -- migrate
 
-# Read benchmark: GET /api/partners/{id} vs /healthz vs pgbench.
+# Benchmarks: reads vs /healthz and pgbench; submissions vs pgbench; memory under uploads.
 bench:
     bash scripts/bench-read.sh
+    bash scripts/bench-submit.sh
+    bash scripts/bench-upload-memory.sh
 
 # Everything CI runs.
 ci:
