@@ -68,14 +68,9 @@ impl RateLimiter for Database {
                 diesel::select(pg_advisory_xact_lock(hashtext(&bucket)))
                     .execute(conn)
                     .await?;
+                // Expired hits are not counted (the window filters them); they are purged in
+                // the background rather than on this hot path.
                 let since = now - window_len;
-                diesel::delete(
-                    rate_limit_hits::table
-                        .filter(rate_limit_hits::bucket.eq(&bucket))
-                        .filter(rate_limit_hits::hit_at.le(since)),
-                )
-                .execute(conn)
-                .await?;
                 let (count, oldest) = window(conn, &bucket, since).await?;
                 let decision = decide(count, oldest, limit, window_len, now);
                 if decision == RateDecision::Allowed {
@@ -125,6 +120,17 @@ impl RateLimiter for Database {
             .await
             .store()?;
         Ok(())
+    }
+}
+
+impl Database {
+    /// Deletes rate-limit hits older than `before` (no window is that long); run periodically.
+    pub async fn purge_rate_limit_hits(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::delete(rate_limit_hits::table.filter(rate_limit_hits::hit_at.lt(before)))
+            .execute(&mut conn)
+            .await
+            .store()
     }
 }
 

@@ -1327,3 +1327,33 @@ async fn readiness_requires_every_migration() {
         .unwrap();
     assert!(store.ready().await.is_err());
 }
+
+#[tokio::test]
+async fn purging_removes_only_expired_rate_limit_hits() {
+    use partneros_domain::ports::RateLimiter;
+    let test_db = partneros_test_support::TestDatabase::new().await;
+    let db = partneros_postgres::connect(test_db.url(), &partneros_postgres::PoolConfig::default())
+        .unwrap();
+    let now = chrono::Utc::now();
+    db.record("old", now - chrono::Duration::hours(2))
+        .await
+        .unwrap();
+    db.record("new", now - chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.purge_rate_limit_hits(now - chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let client = test_db.client().await;
+    let left: Vec<String> = client
+        .query("SELECT bucket FROM rate_limit_hits", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left, ["new"]);
+}

@@ -275,6 +275,19 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
         );
     }
     let app = Application::build(config, services)?;
+    // Expired rate-limit hits are purged here, off the request path (every instance does it;
+    // the deletes are idempotent). The longest window is 15 minutes.
+    let db = app.database.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let before = chrono::Utc::now() - chrono::Duration::hours(1);
+            if let Err(e) = db.purge_rate_limit_hits(before).await {
+                tracing::warn!(error = %e, "purging rate-limit hits failed");
+            }
+        }
+    });
     tracing::info!(
         address = %format!("{}:{}", config.host, app.port()),
         database = %crate::database::redact(&url),
