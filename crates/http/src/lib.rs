@@ -49,6 +49,10 @@ where
 {
     use routes::*;
     app.service(
+        // The router tries routes in order, and each route with a `{parameter}` costs a pattern
+        // match: fixed paths first, then the hot partner routes, then the other parameterized
+        // ones. Fixed paths under /partners must precede /partners/{partnerId} anyway, and
+        // those under /partners/applications precede /partners/applications/{applicationId}.
         scope::scope("/api")
             .service(auth::sign_up)
             .service(auth::sign_in)
@@ -58,37 +62,35 @@ where
             .service(auth::accept_invitation)
             .service(organizations::list_members)
             .service(organizations::add_member)
-            .service(organizations::change_role)
-            .service(organizations::remove_member)
             .service(organizations::create_organization)
             .service(organizations::list_organizations)
             .service(api_keys::create_api_key)
             .service(api_keys::list_api_keys)
-            .service(api_keys::revoke_api_key)
-            // Fixed paths under /partners before /partners/{partnerId}, and under
-            // /partners/applications before /partners/applications/{applicationId}.
+            .service(partners::list_partners)
+            .service(partners::create_partner)
             .service(applications::upload_banner)
             .service(applications::submit)
+            .service(applications::create_application)
+            .service(applications::list_applications)
+            .service(legal_templates::create_template)
+            .service(legal_templates::list_templates)
+            .service(partners::get_partner)
+            .service(partners::update_partner)
+            .service(partners::delete_partner)
+            .service(organizations::change_role)
+            .service(organizations::remove_member)
+            .service(api_keys::revoke_api_key)
             .service(applications::public_application)
             .service(applications::approve_submission)
             .service(applications::reject_submission)
-            .service(applications::create_application)
-            .service(applications::list_applications)
             .service(applications::get_application)
             .service(applications::update_application)
             .service(applications::delete_application)
             .service(applications::create_affiliate_link)
             .service(applications::list_affiliate_links)
             .service(applications::list_submissions)
-            .service(legal_templates::create_template)
-            .service(legal_templates::list_templates)
             .service(legal_templates::get_template)
-            .service(legal_templates::delete_template)
-            .service(partners::list_partners)
-            .service(partners::create_partner)
-            .service(partners::get_partner)
-            .service(partners::update_partner)
-            .service(partners::delete_partner),
+            .service(legal_templates::delete_template),
     )
     .service(ops::healthz)
     .service(ops::readyz)
