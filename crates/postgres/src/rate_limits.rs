@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use partneros_domain::StoreError;
 use partneros_domain::ports::{RateDecision, RateLimiter};
 
@@ -65,6 +65,11 @@ impl RateLimiter for Database {
         let bucket = bucket.to_owned();
         let decision = conn
             .transaction::<_, TxError, _>(async move |conn| {
+                // A hit is ephemeral: losing the last ones in a crash only forgives a few
+                // requests, so this commit need not wait for the WAL flush (the durable writes
+                // of the request, such as a submission, still do).
+                conn.batch_execute("SET LOCAL synchronous_commit TO OFF")
+                    .await?;
                 diesel::select(pg_advisory_xact_lock(hashtext(&bucket)))
                     .execute(conn)
                     .await?;
