@@ -391,35 +391,28 @@ impl ApplicationStore for Database {
     async fn insert_submission(&self, s: NewSubmission) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         conn.transaction::<_, TxError, _>(async move |conn| {
-            let link: Option<Uuid> = match &s.affiliate_slug {
-                Some(slug) => affiliate_links::table
-                    .filter(affiliate_links::application_id.eq(s.application_id))
-                    .filter(affiliate_links::slug.eq(slug))
-                    .select(affiliate_links::id)
-                    .first(conn)
-                    .await
-                    .optional()?,
-                None => None,
-            };
-            diesel::insert_into(submissions::table)
-                .values(SubmissionRow {
-                    id: s.id,
-                    organization_id: s.organization_id.as_uuid(),
-                    application_id: s.application_id,
-                    form_data: serde_json::Value::Object(s.form_data.clone()),
-                    accepted_agreements: s.accepted_agreements.clone(),
-                    email: s.email.clone(),
-                    affiliate_link_id: link,
-                    affiliate_slug: s.affiliate_slug.clone(),
-                    status: SubmissionStatus::Pending.as_str().to_owned(),
-                    reject_reason: None,
-                    partner_id: None,
-                    client_ip: s.client_ip.clone(),
-                    reviewed_by: None,
-                    reviewed_at: None,
-                    created_at: s.created_at,
-                })
-                .execute(conn)
+            // The link is resolved inside the INSERT: one statement, not a look-up and a write.
+            let link_of_slug = affiliate_links::table
+                .filter(affiliate_links::application_id.eq(s.application_id))
+                .filter(affiliate_links::slug.eq(s.affiliate_slug.clone().unwrap_or_default()))
+                .select(affiliate_links::id.nullable())
+                .single_value();
+            let link: Option<Uuid> = diesel::insert_into(submissions::table)
+                .values((
+                    submissions::id.eq(s.id),
+                    submissions::organization_id.eq(s.organization_id.as_uuid()),
+                    submissions::application_id.eq(s.application_id),
+                    submissions::form_data.eq(serde_json::Value::Object(s.form_data.clone())),
+                    submissions::accepted_agreements.eq(&s.accepted_agreements),
+                    submissions::email.eq(&s.email),
+                    submissions::affiliate_link_id.eq(link_of_slug),
+                    submissions::affiliate_slug.eq(&s.affiliate_slug),
+                    submissions::status.eq(SubmissionStatus::Pending.as_str()),
+                    submissions::client_ip.eq(&s.client_ip),
+                    submissions::created_at.eq(s.created_at),
+                ))
+                .returning(submissions::affiliate_link_id)
+                .get_result(conn)
                 .await?;
             record_event(
                 conn,

@@ -10,13 +10,9 @@ use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use partneros_domain::StoreError;
 use partneros_domain::ports::{RateDecision, RateLimiter};
-
-diesel::define_sql_function!(fn hashtext(x: Text) -> Integer);
-diesel::define_sql_function!(fn pg_advisory_xact_lock(key: diesel::sql_types::Integer));
 
 async fn window(
     conn: &mut AsyncPgConnection,
@@ -32,6 +28,17 @@ async fn window(
         ))
         .get_result(conn)
         .await
+}
+
+/// The advisory lock of a bucket: a stable 64-bit FNV-1a hash, the same in every instance (and
+/// a number, so nothing from the bucket's text reaches the SQL).
+fn lock_key(bucket: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bucket.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
 }
 
 fn decide(
@@ -68,11 +75,11 @@ impl RateLimiter for Database {
                 // A hit is ephemeral: losing the last ones in a crash only forgives a few
                 // requests, so this commit need not wait for the WAL flush (the durable writes
                 // of the request, such as a submission, still do).
-                conn.batch_execute("SET LOCAL synchronous_commit TO OFF")
-                    .await?;
-                diesel::select(pg_advisory_xact_lock(hashtext(&bucket)))
-                    .execute(conn)
-                    .await?;
+                conn.batch_execute(&format!(
+                    "SET LOCAL synchronous_commit TO OFF; SELECT pg_advisory_xact_lock({})",
+                    lock_key(&bucket)
+                ))
+                .await?;
                 // Expired hits are not counted (the window filters them); they are purged in
                 // the background rather than on this hot path.
                 let since = now - window_len;
@@ -142,6 +149,13 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_keys_are_stable_and_distinct() {
+        assert_eq!(lock_key(""), 0xcbf2_9ce4_8422_2325_u64 as i64);
+        assert_eq!(lock_key("banner:a"), lock_key("banner:a"));
+        assert_ne!(lock_key("banner:a"), lock_key("banner:b"));
+    }
 
     #[test]
     fn retry_after_counts_until_the_oldest_hit_leaves_the_window() {
