@@ -83,17 +83,31 @@ impl RateLimiter for Database {
                 // Expired hits are not counted (the window filters them); they are purged in
                 // the background rather than on this hot path.
                 let since = now - window_len;
-                let (count, oldest) = window(conn, &bucket, since).await?;
-                let decision = decide(count, oldest, limit, window_len, now);
-                if decision == RateDecision::Allowed {
-                    diesel::insert_into(rate_limit_hits::table)
-                        .values((
-                            rate_limit_hits::bucket.eq(&bucket),
-                            rate_limit_hits::hit_at.eq(now),
+                // Count and record in one statement (the lock makes it atomic); the window is
+                // read again only when the hit is refused, to say when to retry.
+                let recent = rate_limit_hits::table
+                    .filter(rate_limit_hits::bucket.eq(&bucket))
+                    .filter(rate_limit_hits::hit_at.gt(since))
+                    .count()
+                    .single_value()
+                    .assume_not_null();
+                let recorded = diesel::insert_into(rate_limit_hits::table)
+                    .values(
+                        diesel::select((
+                            bucket.as_str().into_sql::<diesel::sql_types::Text>(),
+                            now.into_sql::<diesel::sql_types::Timestamptz>(),
                         ))
-                        .execute(conn)
-                        .await?;
-                }
+                        .filter(recent.lt(i64::from(limit))),
+                    )
+                    .into_columns((rate_limit_hits::bucket, rate_limit_hits::hit_at))
+                    .execute(conn)
+                    .await?;
+                let decision = if recorded == 1 {
+                    RateDecision::Allowed
+                } else {
+                    let (count, oldest) = window(conn, &bucket, since).await?;
+                    decide(count.max(i64::from(limit)), oldest, limit, window_len, now)
+                };
                 Ok(decision)
             })
             .await?;
