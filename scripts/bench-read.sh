@@ -24,97 +24,18 @@ EMAIL=bench@example.com
 PASSWORD=bench-password-1
 PARTNERS=200
 
-WORK="$(mktemp -d)"
-SERVER_PID=""
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
+DURATION_SECS="$(duration_secs "${DURATION}")"
 
-cleanup() {
-  local status=$?
-  if [[ -n "${SERVER_PID}" ]] && kill -0 "${SERVER_PID}" 2>/dev/null; then
-    kill "${SERVER_PID}" 2>/dev/null || true
-    wait "${SERVER_PID}" 2>/dev/null || true
-  fi
-  if [[ ${status} -ne 0 && -s "${WORK}/server.log" ]]; then
-    echo "--- last 40 lines of the server log ---" >&2
-    tail -n 40 "${WORK}/server.log" >&2
-  fi
-  rm -rf "${WORK}"
-  exit "${status}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-# DURATION in wrk syntax (15s, 1m, 30) -> whole seconds for pgbench -T.
-DURATION_SECS="$(python3 -c '
-import re, sys
-m = re.fullmatch(r"(\d+)([smh]?)", sys.argv[1])
-if not m:
-    sys.exit("DURATION must look like 15s, 2m or 1h")
-print(int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)])
-' "${DURATION}")"
-
-# --- tools ------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
-  log "installing wrk"
-  SUDO=""
-  [[ "$(id -u)" -eq 0 ]] || SUDO=sudo
-  ${SUDO} apt-get update -qq
-  ${SUDO} apt-get install -y -qq wrk
-fi
-for tool in curl psql pgbench python3 cargo; do
-  command -v "${tool}" >/dev/null 2>&1 || die "${tool} is required"
-done
-
-log "building release binary"
-cargo build --release -p partneros-server
-
-# --- database + server --------------------------------------------------------
-log "creating database ${BENCH_DB}"
-psql "${PG_URL}/postgres" -qX -v ON_ERROR_STOP=1 \
-  -c "DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)" \
-  -c "CREATE DATABASE ${BENCH_DB}"
-
-log "starting partneros on ${BASE}"
-env DATABASE_URL="${PG_URL}/${BENCH_DB}" \
-  HOST=127.0.0.1 PORT="${PORT}" APP_ENV=development \
-  BOOTSTRAP_EMAIL="${EMAIL}" BOOTSTRAP_PASSWORD="${PASSWORD}" \
-  BOOTSTRAP_ORGANIZATION=Bench RUST_LOG=warn DB_POOL_SIZE="${CONNS}" \
-  target/release/partneros serve >"${WORK}/server.log" 2>&1 &
-SERVER_PID=$!
-
-for i in $(seq 1 60); do
-  kill -0 "${SERVER_PID}" 2>/dev/null || die "server exited during startup"
-  code="$(curl -s -o /dev/null -w '%{http_code}' "${BASE}/readyz" || true)"
-  [[ "${code}" == 200 ]] && break
-  [[ ${i} -eq 60 ]] && die "/readyz did not answer 200 within 60 s (last: ${code})"
-  sleep 1
-done
+ensure_wrk
+need_tools curl psql pgbench python3 cargo
+build_release
+fresh_database "${BENCH_DB}"
+start_server "${BENCH_DB}" DB_POOL_SIZE="${CONNS}"
 
 # --- seed ---------------------------------------------------------------------
-log "signing in as ${EMAIL}"
-code="$(curl -sS -o "${WORK}/signin.json" -w '%{http_code}' \
-  -H 'Content-Type: application/json' \
-  -d "{\"email\":\"${EMAIL}\",\"password\":\"${PASSWORD}\"}" \
-  "${BASE}/api/auth/sign-in/email" || true)"
-[[ "${code}" == 200 ]] || die "sign-in returned ${code}: $(cat "${WORK}/signin.json" 2>/dev/null)"
-TOKEN="$(python3 -c '
-import json, sys
-def find(v):
-    if isinstance(v, dict):
-        if isinstance(v.get("token"), str):
-            return v["token"]
-        v = list(v.values())
-    if isinstance(v, list):
-        for item in v:
-            t = find(item)
-            if t:
-                return t
-    return None
-t = find(json.load(open(sys.argv[1])))
-sys.exit("no token in sign-in response") if not t else print(t)
-' "${WORK}/signin.json")"
+TOKEN="$(sign_in)"
 
 log "creating ${PARTNERS} partners"
 PARTNER_ID=""

@@ -31,40 +31,13 @@ PASSWORD=bench-password-1
 FILE_BYTES=5242880
 TARGET_MIB=100
 
-WORK="$(mktemp -d)"
-SERVER_PID=""
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
 SAMPLER_PID=""
 
-cleanup() {
-  local status=$?
-  if [[ -n "${SAMPLER_PID}" ]] && kill -0 "${SAMPLER_PID}" 2>/dev/null; then
-    kill "${SAMPLER_PID}" 2>/dev/null || true
-    wait "${SAMPLER_PID}" 2>/dev/null || true
-  fi
-  if [[ -n "${SERVER_PID}" ]] && kill -0 "${SERVER_PID}" 2>/dev/null; then
-    kill "${SERVER_PID}" 2>/dev/null || true
-    wait "${SERVER_PID}" 2>/dev/null || true
-  fi
-  if [[ ${status} -ne 0 && -s "${WORK}/server.log" ]]; then
-    echo "--- last 40 lines of the server log ---" >&2
-    tail -n 40 "${WORK}/server.log" >&2
-  fi
-  rm -rf "${WORK}"
-  exit "${status}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-for tool in curl psql python3 cargo; do
-  command -v "${tool}" >/dev/null 2>&1 || die "${tool} is required"
-done
+need_tools curl psql python3 cargo
 [[ -r /proc/self/status ]] || die "/proc is required (Linux)"
-
-log "building release binary"
-cargo build --release -p partneros-server
+build_release
 
 # --- images -------------------------------------------------------------------
 python3 - "${WORK}" "${FILE_BYTES}" <<'PY'
@@ -87,55 +60,15 @@ PY
 [[ "$(stat -c %s "${WORK}/big.png")" == "${FILE_BYTES}" ]] || die "big.png is not ${FILE_BYTES} bytes"
 
 # --- database + server --------------------------------------------------------
-log "creating database ${BENCH_DB}"
-psql "${PG_URL}/postgres" -qX -v ON_ERROR_STOP=1 \
-  -c "DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)" \
-  -c "CREATE DATABASE ${BENCH_DB}"
-
-log "starting partneros on ${BASE}"
+fresh_database "${BENCH_DB}"
 mkdir -p "${WORK}/files" "${WORK}/spool"
-env DATABASE_URL="${PG_URL}/${BENCH_DB}" \
-  HOST=127.0.0.1 PORT="${PORT}" APP_ENV=development \
-  BOOTSTRAP_EMAIL="${EMAIL}" BOOTSTRAP_PASSWORD="${PASSWORD}" \
-  BOOTSTRAP_ORGANIZATION=Bench RUST_LOG=warn DB_POOL_SIZE=16 \
-  FORWARDED_HOPS=1 LOCAL_STORAGE_DIR="${WORK}/files" TMPDIR="${WORK}/spool" \
-  target/release/partneros serve >"${WORK}/server.log" 2>&1 &
-SERVER_PID=$!
-
-for i in $(seq 1 60); do
-  kill -0 "${SERVER_PID}" 2>/dev/null || die "server exited during startup"
-  code="$(curl -s -o /dev/null -w '%{http_code}' "${BASE}/readyz" || true)"
-  [[ "${code}" == 200 ]] && break
-  [[ ${i} -eq 60 ]] && die "/readyz did not answer 200 within 60 s (last: ${code})"
-  sleep 1
-done
+start_server "${BENCH_DB}" DB_POOL_SIZE=16 FORWARDED_HOPS=1 LOCAL_STORAGE_DIR="${WORK}/files" \
+  TMPDIR="${WORK}/spool"
+TOKEN="$(sign_in)"
 
 status_kib() { # field -> kB value from /proc/<server>/status
   awk -v f="$1:" '$1 == f { print $2 }' "/proc/${SERVER_PID}/status"
 }
-
-log "signing in as ${EMAIL}"
-code="$(curl -sS -o "${WORK}/signin.json" -w '%{http_code}' \
-  -H 'Content-Type: application/json' \
-  -d "{\"email\":\"${EMAIL}\",\"password\":\"${PASSWORD}\"}" \
-  "${BASE}/api/auth/sign-in/email" || true)"
-[[ "${code}" == 200 ]] || die "sign-in returned ${code}: $(cat "${WORK}/signin.json" 2>/dev/null)"
-TOKEN="$(python3 -c '
-import json, sys
-def find(v):
-    if isinstance(v, dict):
-        if isinstance(v.get("token"), str):
-            return v["token"]
-        v = list(v.values())
-    if isinstance(v, list):
-        for item in v:
-            t = find(item)
-            if t:
-                return t
-    return None
-t = find(json.load(open(sys.argv[1])))
-sys.exit("no token in sign-in response") if not t else print(t)
-' "${WORK}/signin.json")"
 
 upload() { # file output -> "code seconds"
   curl -sS -o "$2" -w '%{http_code} %{time_total}' \
@@ -175,6 +108,7 @@ while not os.path.exists(stop):
 open(out, "w").write(f"{peak}\n")
 PY
 SAMPLER_PID=$!
+BENCH_PIDS+=("${SAMPLER_PID}")
 
 log "${CLIENTS} concurrent uploads of ${FILE_BYTES} bytes"
 START_NS="$(date +%s%N)"
