@@ -361,6 +361,14 @@ pub trait LegalTemplateStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
+/// A sliding-window limit checked and counted in the same transaction as the write it guards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteLimit {
+    pub bucket: String,
+    pub limit: u32,
+    pub window: Duration,
+}
+
 /// How a review of a submission ended at the store.
 #[derive(Debug, Clone)]
 pub enum ReviewOutcome<T> {
@@ -447,7 +455,9 @@ pub trait ApplicationStore: Send + Sync {
     ) -> Result<Vec<crate::forms::AffiliateLink>, StoreError>;
 
     /// Stores the submission, attributed to the application's link named by its affiliate slug
-    /// when there is one, with its `application_submitted` event, in one transaction.
+    /// when there is one, with its `application_submitted` event, in one transaction — unless
+    /// `limit` is reached: the limit is checked and the hit counted in that same transaction, so
+    /// `Ok(Limited)` stores nothing, and a refused submission (duplicate) counts no hit.
     ///
     /// # Errors
     /// `Conflict` when the application already has a pending or approved submission with the
@@ -455,7 +465,8 @@ pub trait ApplicationStore: Send + Sync {
     async fn insert_submission(
         &self,
         submission: crate::forms::NewSubmission,
-    ) -> Result<(), StoreError>;
+        limit: WriteLimit,
+    ) -> Result<RateDecision, StoreError>;
 
     /// Newest first, strictly after `after`, at most `limit`.
     async fn list_submissions(

@@ -4,6 +4,7 @@ use crate::Database;
 use crate::error::ResultExt;
 use crate::models::{TxError, corrupt, partner, record_event};
 use crate::partners::insert_partner_record;
+use crate::rate_limits::hit_on;
 use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,7 +16,9 @@ use partneros_domain::application::{self, ApplicationStatus};
 use partneros_domain::forms::*;
 use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
 use partneros_domain::partner::Partner;
-use partneros_domain::ports::{ApplicationStore, NewPartnerRecord, ReviewOutcome};
+use partneros_domain::ports::{
+    ApplicationStore, NewPartnerRecord, RateDecision, ReviewOutcome, WriteLimit,
+};
 use uuid::Uuid;
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
@@ -388,49 +391,59 @@ impl ApplicationStore for Database {
             .collect())
     }
 
-    async fn insert_submission(&self, s: NewSubmission) -> Result<(), StoreError> {
+    async fn insert_submission(
+        &self,
+        s: NewSubmission,
+        limit: WriteLimit,
+    ) -> Result<RateDecision, StoreError> {
         let mut conn = self.conn().await?;
-        conn.transaction::<_, TxError, _>(async move |conn| {
-            // The link is resolved inside the INSERT: one statement, not a look-up and a write.
-            let link_of_slug = affiliate_links::table
-                .filter(affiliate_links::application_id.eq(s.application_id))
-                .filter(affiliate_links::slug.eq(s.affiliate_slug.clone().unwrap_or_default()))
-                .select(affiliate_links::id.nullable())
-                .single_value();
-            let link: Option<Uuid> = diesel::insert_into(submissions::table)
-                .values((
-                    submissions::id.eq(s.id),
-                    submissions::organization_id.eq(s.organization_id.as_uuid()),
-                    submissions::application_id.eq(s.application_id),
-                    submissions::form_data.eq(serde_json::Value::Object(s.form_data.clone())),
-                    submissions::accepted_agreements.eq(&s.accepted_agreements),
-                    submissions::email.eq(&s.email),
-                    submissions::affiliate_link_id.eq(link_of_slug),
-                    submissions::affiliate_slug.eq(&s.affiliate_slug),
-                    submissions::status.eq(SubmissionStatus::Pending.as_str()),
-                    submissions::client_ip.eq(&s.client_ip),
-                    submissions::created_at.eq(s.created_at),
-                ))
-                .returning(submissions::affiliate_link_id)
-                .get_result(conn)
+        let decision = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                let decision =
+                    hit_on(conn, &limit.bucket, limit.limit, limit.window, s.created_at).await?;
+                if decision != RateDecision::Allowed {
+                    return Ok(decision);
+                }
+                // The link is resolved inside the INSERT: one statement, not a look-up and a write.
+                let link_of_slug = affiliate_links::table
+                    .filter(affiliate_links::application_id.eq(s.application_id))
+                    .filter(affiliate_links::slug.eq(s.affiliate_slug.clone().unwrap_or_default()))
+                    .select(affiliate_links::id.nullable())
+                    .single_value();
+                let link: Option<Uuid> = diesel::insert_into(submissions::table)
+                    .values((
+                        submissions::id.eq(s.id),
+                        submissions::organization_id.eq(s.organization_id.as_uuid()),
+                        submissions::application_id.eq(s.application_id),
+                        submissions::form_data.eq(serde_json::Value::Object(s.form_data.clone())),
+                        submissions::accepted_agreements.eq(&s.accepted_agreements),
+                        submissions::email.eq(&s.email),
+                        submissions::affiliate_link_id.eq(link_of_slug),
+                        submissions::affiliate_slug.eq(&s.affiliate_slug),
+                        submissions::status.eq(SubmissionStatus::Pending.as_str()),
+                        submissions::client_ip.eq(&s.client_ip),
+                        submissions::created_at.eq(s.created_at),
+                    ))
+                    .returning(submissions::affiliate_link_id)
+                    .get_result(conn)
+                    .await?;
+                record_event(
+                    conn,
+                    Some(s.organization_id),
+                    "application_submitted",
+                    serde_json::json!({
+                        "submissionId": s.id,
+                        "applicationId": s.application_id,
+                        "affiliateLinkId": link,
+                        "affiliateSlug": s.affiliate_slug,
+                    }),
+                    s.created_at,
+                )
                 .await?;
-            record_event(
-                conn,
-                Some(s.organization_id),
-                "application_submitted",
-                serde_json::json!({
-                    "submissionId": s.id,
-                    "applicationId": s.application_id,
-                    "affiliateLinkId": link,
-                    "affiliateSlug": s.affiliate_slug,
-                }),
-                s.created_at,
-            )
+                Ok(decision)
+            })
             .await?;
-            Ok(())
-        })
-        .await?;
-        Ok(())
+        Ok(decision)
     }
 
     async fn list_submissions(

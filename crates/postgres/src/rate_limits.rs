@@ -30,6 +30,56 @@ async fn window(
         .await
 }
 
+/// Counts a hit in `bucket` unless `limit` hits happened in the window before `now`, on
+/// `conn` inside the caller's transaction (whose lock on the bucket it takes, so the count and
+/// the record are atomic across connections and instances).
+pub(crate) async fn hit_on(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    limit: u32,
+    window_len: Duration,
+    now: DateTime<Utc>,
+) -> Result<RateDecision, diesel::result::Error> {
+    conn.batch_execute(&format!(
+        "SELECT pg_advisory_xact_lock({})",
+        lock_key(bucket)
+    ))
+    .await?;
+    // Expired hits are not counted (the window filters them); they are purged in the
+    // background rather than on this hot path.
+    let since = now - window_len;
+    // Count and record in one statement (the lock makes it atomic); the window is read again
+    // only when the hit is refused, to say when to retry.
+    let recent = rate_limit_hits::table
+        .filter(rate_limit_hits::bucket.eq(bucket))
+        .filter(rate_limit_hits::hit_at.gt(since))
+        .count()
+        .single_value()
+        .assume_not_null();
+    let recorded = diesel::insert_into(rate_limit_hits::table)
+        .values(
+            diesel::select((
+                bucket.into_sql::<diesel::sql_types::Text>(),
+                now.into_sql::<diesel::sql_types::Timestamptz>(),
+            ))
+            .filter(recent.lt(i64::from(limit))),
+        )
+        .into_columns((rate_limit_hits::bucket, rate_limit_hits::hit_at))
+        .execute(conn)
+        .await?;
+    if recorded == 1 {
+        return Ok(RateDecision::Allowed);
+    }
+    let (count, oldest) = window(conn, bucket, since).await?;
+    Ok(decide(
+        count.max(i64::from(limit)),
+        oldest,
+        limit,
+        window_len,
+        now,
+    ))
+}
+
 /// The advisory lock of a bucket: a stable 64-bit FNV-1a hash, the same in every instance (and
 /// a number, so nothing from the bucket's text reaches the SQL).
 fn lock_key(bucket: &str) -> i64 {
@@ -73,41 +123,10 @@ impl RateLimiter for Database {
         let decision = conn
             .transaction::<_, TxError, _>(async move |conn| {
                 // A hit is ephemeral: losing the last ones in a crash only forgives a few
-                // requests, so this commit need not wait for the WAL flush (the durable writes
-                // of the request, such as a submission, still do).
-                conn.batch_execute(&format!(
-                    "SET LOCAL synchronous_commit TO OFF; SELECT pg_advisory_xact_lock({})",
-                    lock_key(&bucket)
-                ))
-                .await?;
-                // Expired hits are not counted (the window filters them); they are purged in
-                // the background rather than on this hot path.
-                let since = now - window_len;
-                // Count and record in one statement (the lock makes it atomic); the window is
-                // read again only when the hit is refused, to say when to retry.
-                let recent = rate_limit_hits::table
-                    .filter(rate_limit_hits::bucket.eq(&bucket))
-                    .filter(rate_limit_hits::hit_at.gt(since))
-                    .count()
-                    .single_value()
-                    .assume_not_null();
-                let recorded = diesel::insert_into(rate_limit_hits::table)
-                    .values(
-                        diesel::select((
-                            bucket.as_str().into_sql::<diesel::sql_types::Text>(),
-                            now.into_sql::<diesel::sql_types::Timestamptz>(),
-                        ))
-                        .filter(recent.lt(i64::from(limit))),
-                    )
-                    .into_columns((rate_limit_hits::bucket, rate_limit_hits::hit_at))
-                    .execute(conn)
+                // requests, so this commit need not wait for the WAL flush.
+                conn.batch_execute("SET LOCAL synchronous_commit TO OFF")
                     .await?;
-                let decision = if recorded == 1 {
-                    RateDecision::Allowed
-                } else {
-                    let (count, oldest) = window(conn, &bucket, since).await?;
-                    decide(count.max(i64::from(limit)), oldest, limit, window_len, now)
-                };
+                let decision = hit_on(conn, &bucket, limit, window_len, now).await?;
                 Ok(decision)
             })
             .await?;

@@ -137,7 +137,6 @@ pub fn services(
     let applications = ApplicationService::new(
         db.clone(),
         db.clone(),
-        db.clone(),
         externals.captcha,
         config.turnstile_site_key.clone(),
         clock.clone(),

@@ -12,7 +12,7 @@ use crate::forms::*;
 use crate::identity::Principal;
 use crate::ids::PartnerId;
 use crate::partner::{CreatePartner, NewContact, Partner, PartnerStage, PartnerType, ShortText};
-use crate::ports::{ApplicationStore, PartnerStore, RateDecision, RateLimiter, ReviewOutcome};
+use crate::ports::{ApplicationStore, PartnerStore, RateDecision, ReviewOutcome, WriteLimit};
 use crate::values::{BoundedText, Email, PartnerDomain};
 use chrono::Duration;
 use serde_json::Value;
@@ -149,7 +149,6 @@ pub struct PublicForm {
 pub struct ApplicationService {
     applications: Arc<dyn ApplicationStore>,
     partners: Arc<dyn PartnerStore>,
-    limiter: Arc<dyn RateLimiter>,
     captcha: Option<Arc<dyn Captcha>>,
     turnstile_site_key: Option<String>,
     clock: Arc<dyn Clock>,
@@ -177,7 +176,6 @@ impl ApplicationService {
     pub fn new(
         applications: Arc<dyn ApplicationStore>,
         partners: Arc<dyn PartnerStore>,
-        limiter: Arc<dyn RateLimiter>,
         captcha: Option<Arc<dyn Captcha>>,
         turnstile_site_key: Option<String>,
         clock: Arc<dyn Clock>,
@@ -185,7 +183,6 @@ impl ApplicationService {
         Self {
             applications,
             partners,
-            limiter,
             captcha,
             turnstile_site_key,
             clock,
@@ -573,20 +570,6 @@ impl ApplicationService {
     ) -> Result<String, SubmitError> {
         let form = self.public_form(&input.slug).await?.application;
         let ip = client_ip.map(|i| i.to_string());
-        let bucket = format!("submit:{}:{}", form.id, ip.as_deref().unwrap_or("unknown"));
-        if let RateDecision::Limited { retry_after_secs } = self
-            .limiter
-            .hit(
-                &bucket,
-                SUBMISSIONS_PER_MINUTE,
-                Duration::minutes(1),
-                self.clock.now(),
-            )
-            .await
-            .map_err(SubmitError::Store)?
-        {
-            return Err(SubmitError::RateLimited { retry_after_secs });
-        }
         if let Some(captcha) = &self.captcha {
             let token = input
                 .turnstile_token
@@ -632,16 +615,24 @@ impl ApplicationService {
             accepted_agreements: valid.accepted_agreements,
             email: valid.email,
             affiliate_slug,
-            client_ip: ip,
+            client_ip: ip.clone(),
             created_at: self.clock.now(),
         };
-        self.applications
-            .insert_submission(submission)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => SubmitError::Duplicate,
-                e => SubmitError::Store(e),
-            })?;
+        // The per-address limit is checked and counted with the write itself: one transaction,
+        // and only submissions that are stored count towards it.
+        let limit = WriteLimit {
+            bucket: format!("submit:{}:{}", form.id, ip.as_deref().unwrap_or("unknown")),
+            limit: SUBMISSIONS_PER_MINUTE,
+            window: Duration::minutes(1),
+        };
+        match self.applications.insert_submission(submission, limit).await {
+            Ok(RateDecision::Allowed) => {}
+            Ok(RateDecision::Limited { retry_after_secs }) => {
+                return Err(SubmitError::RateLimited { retry_after_secs });
+            }
+            Err(StoreError::Conflict(_)) => return Err(SubmitError::Duplicate),
+            Err(e) => return Err(SubmitError::Store(e)),
+        }
         Ok(form.content.confirmation().to_owned())
     }
 }

@@ -403,7 +403,18 @@ async fn ten_submissions_a_minute_per_address_and_form() {
     .await;
     let owner = app.owner("r").await;
     let form = publish(&app, &owner, "rate-form").await;
-    for i in 0..10 {
+    // Refused submissions (a duplicate here) do not use up the address's allowance.
+    assert_eq!(
+        submit_from(&app, submission(&form, "p0@x.example"), "192.0.2.9")
+            .await
+            .status,
+        200
+    );
+    for _ in 0..3 {
+        let res = submit_from(&app, submission(&form, "p0@x.example"), "192.0.2.7").await;
+        assert_eq!(res.code(), "duplicate_submission");
+    }
+    for i in 1..11 {
         let res = submit_from(
             &app,
             submission(&form, &format!("p{i}@x.example")),
@@ -412,9 +423,14 @@ async fn ten_submissions_a_minute_per_address_and_form() {
         .await;
         assert_eq!(res.status, 200, "{i}: {:?}", res.body);
     }
-    let res = submit_from(&app, submission(&form, "p10@x.example"), "192.0.2.7").await;
+    let res = submit_from(&app, submission(&form, "p11@x.example"), "192.0.2.7").await;
     assert_eq!((res.status.as_u16(), res.code()), (429, "rate_limited"));
     assert!(res.headers.contains_key("retry-after"));
+    assert_eq!(
+        app.count("submissions").await,
+        11,
+        "the refused one is not stored"
+    );
     let res = submit_from(&app, submission(&form, "p11@x.example"), "192.0.2.8").await;
     assert_eq!(res.status, 200, "another address is unaffected");
     app.clock.advance(chrono::Duration::seconds(61));
