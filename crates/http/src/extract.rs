@@ -230,6 +230,17 @@ pub fn client_ip(req: &HttpRequest, hops: usize) -> Option<std::net::IpAddr> {
     req.peer_addr().map(|a| a.ip())
 }
 
+/// The `limit` query parameter of a list: 1..=100, `default` when absent.
+pub fn page_limit(raw: Option<&str>, default: i64) -> Result<i64, &'static str> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(n),
+            _ => Err("must be an integer from 1 to 100"),
+        },
+    }
+}
+
 /// Parses a path id; a malformed one is a validation failure, not a 404.
 pub fn path_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {
     Uuid::try_parse(raw).map_err(|_| ApiError::field(field, "must be a UUID"))

@@ -32,6 +32,61 @@ fn too_large(what: &str, limit: usize) -> ApiError {
     )
 }
 
+fn require_multipart(req: &HttpRequest) -> Result<(), ApiError> {
+    let is_multipart = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if is_multipart {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorKind::UnsupportedMediaType,
+            "the body must be multipart/form-data",
+        ))
+    }
+}
+
+fn malformed(e: actix_multipart::MultipartError) -> ApiError {
+    ApiError::field("body", &format!("the multipart body is malformed: {e}"))
+}
+
+fn unknown_part(name: String) -> ApiError {
+    let field = if name.is_empty() {
+        "body".to_owned()
+    } else {
+        name
+    };
+    ApiError::validation(vec![FieldError::new(field, "is not an accepted part")])
+}
+
+/// A whole part in memory, refused (413) as soon as it passes `limit` bytes.
+async fn read_part(
+    field: &mut actix_multipart::Field,
+    name: &str,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(malformed)?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large(&format!("the part `{name}`"), limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+async fn read_text(
+    field: &mut actix_multipart::Field,
+    name: &str,
+    limit: usize,
+) -> Result<String, ApiError> {
+    let buf = read_part(field, name, limit).await?;
+    String::from_utf8(buf).map_err(|_| ApiError::field(name, "must be UTF-8 text"))
+}
+
 /// Reads the whole form. The file stops being read as soon as it passes its limit (413);
 /// unknown and duplicate parts are refused (400); a body that is not multipart gets 415.
 pub async fn read_form(
@@ -39,23 +94,10 @@ pub async fn read_form(
     payload: Payload,
     limits: &FormLimits<'_>,
 ) -> Result<Form, ApiError> {
-    let is_multipart = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !is_multipart {
-        return Err(ApiError::new(
-            ErrorKind::UnsupportedMediaType,
-            "the body must be multipart/form-data",
-        ));
-    }
+    require_multipart(req)?;
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut form = Form::default();
     let mut parts = 0usize;
-    let malformed = |e: actix_multipart::MultipartError| {
-        ApiError::field("body", &format!("the multipart body is malformed: {e}"))
-    };
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(malformed)?;
         parts += 1;
@@ -75,28 +117,12 @@ pub async fn read_form(
             }
             *limit
         } else {
-            return Err(ApiError::validation(vec![FieldError::new(
-                if name.is_empty() {
-                    "body".to_owned()
-                } else {
-                    name
-                },
-                "is not an accepted part",
-            )]));
+            return Err(unknown_part(name));
         };
-        let mut buf = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(malformed)?;
-            if buf.len() + chunk.len() > limit {
-                return Err(too_large(&format!("the part `{name}`"), limit));
-            }
-            buf.extend_from_slice(&chunk);
-        }
         if name == limits.file.0 {
-            form.file = buf;
+            form.file = read_part(&mut field, &name, limit).await?;
         } else {
-            let text =
-                String::from_utf8(buf).map_err(|_| ApiError::field(&name, "must be UTF-8 text"))?;
+            let text = read_text(&mut field, &name, limit).await?;
             form.texts.insert(name, text);
         }
     }
@@ -122,21 +148,8 @@ pub async fn read_spooled_form(
     texts: &[(&str, usize)],
 ) -> Result<(Option<SpooledFile>, HashMap<String, String>), ApiError> {
     use tokio::io::AsyncWriteExt;
-    let is_multipart = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !is_multipart {
-        return Err(ApiError::new(
-            ErrorKind::UnsupportedMediaType,
-            "the body must be multipart/form-data",
-        ));
-    }
+    require_multipart(req)?;
     let io = |e: std::io::Error| ApiError::new(ErrorKind::Internal, "").with_cause(e);
-    let malformed = |e: actix_multipart::MultipartError| {
-        ApiError::field("body", &format!("the multipart body is malformed: {e}"))
-    };
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut spooled: Option<SpooledFile> = None;
     let mut values = HashMap::new();
@@ -181,26 +194,10 @@ pub async fn read_spooled_form(
             if values.contains_key(&name) {
                 return Err(ApiError::field(&name, "is sent more than once"));
             }
-            let mut buf = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(malformed)?;
-                if buf.len() + chunk.len() > *limit {
-                    return Err(too_large(&format!("the part `{name}`"), *limit));
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            let text =
-                String::from_utf8(buf).map_err(|_| ApiError::field(&name, "must be UTF-8 text"))?;
+            let text = read_text(&mut field, &name, *limit).await?;
             values.insert(name, text);
         } else {
-            return Err(ApiError::validation(vec![FieldError::new(
-                if name.is_empty() {
-                    "body".to_owned()
-                } else {
-                    name
-                },
-                "is not an accepted part",
-            )]));
+            return Err(unknown_part(name));
         }
     }
     Ok((spooled, values))

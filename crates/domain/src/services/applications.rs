@@ -459,17 +459,12 @@ impl ApplicationService {
         {
             return Err(ApplicationError::NotFound);
         }
-        let limit = limit.clamp(1, 100);
+        let limit = limit.clamp(1, super::partners::MAX_PAGE);
         let mut rows = self
             .applications
             .list_submissions(m.organization_id, application, after, limit + 1)
             .await?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|s| SubmissionCursor::after(s).encode())
-        } else {
-            None
-        };
+        let next = super::trim_page(&mut rows, limit, |s| SubmissionCursor::after(s).encode());
         Ok((rows, next))
     }
 

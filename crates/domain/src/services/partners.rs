@@ -180,17 +180,12 @@ impl PartnerService {
     ) -> Result<PartnerPage, PartnerError> {
         let m = access::internal_reader(principal)?;
         let limit = limit.clamp(1, MAX_PAGE);
-        // One extra row tells whether another page exists.
         let mut partners = self
             .partners
             .list_partners(m.organization_id, filter, after, limit + 1)
             .await?;
-        let next_cursor = if partners.len() as i64 > limit {
-            partners.truncate(limit as usize);
-            partners.last().map(|p| PartnerCursor::after(p).encode())
-        } else {
-            None
-        };
+        let next_cursor =
+            super::trim_page(&mut partners, limit, |p| PartnerCursor::after(p).encode());
         Ok(PartnerPage {
             partners,
             next_cursor,

@@ -492,13 +492,8 @@ pub async fn list_submissions(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&path, "applicationId")?;
-    let limit = match query.limit.as_deref() {
-        None => DEFAULT_PAGE,
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => return Err(ApiError::field("limit", "must be an integer from 1 to 100")),
-        },
-    };
+    let limit = crate::extract::page_limit(query.limit.as_deref(), DEFAULT_PAGE)
+        .map_err(|m| ApiError::field("limit", m))?;
     let cursor = match query.cursor.as_deref() {
         None => None,
         Some(c) => Some(SubmissionCursor::decode(c).map_err(|e| ApiError::field("cursor", &e.0))?),

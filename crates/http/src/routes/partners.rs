@@ -48,16 +48,10 @@ fn parse_list(
         .stage
         .as_deref()
         .and_then(|s| errors.check("stage", s.parse()));
-    let limit = match q.limit.as_deref() {
-        None => DEFAULT_PAGE,
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => {
-                errors.push("limit", "must be an integer from 1 to 100");
-                DEFAULT_PAGE
-            }
-        },
-    };
+    let limit = crate::extract::page_limit(q.limit.as_deref(), DEFAULT_PAGE).unwrap_or_else(|m| {
+        errors.push("limit", m);
+        DEFAULT_PAGE
+    });
     let cursor = q
         .cursor
         .as_deref()
