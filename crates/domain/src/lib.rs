@@ -4,6 +4,7 @@
 //! This crate knows nothing of HTTP, SQL or cloud SDKs; `cargo tree -p partneros-domain` is
 //! checked in CI to stay free of them.
 
+pub mod analysis;
 pub mod application;
 pub mod banner;
 pub mod clock;

@@ -2,6 +2,7 @@
 //! enforces the role rules itself, so no transport can forget them.
 
 pub mod access;
+pub mod analysis;
 pub mod api_keys;
 pub mod applications;
 pub mod auth;

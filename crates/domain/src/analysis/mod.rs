@@ -1,0 +1,23 @@
+//! Partner analysis: what a website and a language model say about a company, how that is
+//! validated, and how well the company fits an organization's ideal partner profile.
+//!
+//! Everything here is pure but the ports ([`WebScraper`], [`LanguageModel`]); the use case that
+//! ties them together is [`services::analysis`](crate::services::analysis).
+
+pub mod heuristic;
+pub mod ideal;
+pub mod ladders;
+pub mod model;
+pub mod profile;
+pub mod sanitize;
+pub mod scoring;
+pub mod site;
+pub mod store;
+pub mod text;
+
+pub use model::{EnrichmentInput, LanguageModel, LanguageModelError, ModelAnswer};
+pub use profile::{Confidence, EnrichedProfile, Insight};
+pub use site::{
+    EmployeeCount, JsonLdOrganization, PageExtract, SiteSnapshot, Source, SourceStatus,
+    WebScraper,
+};

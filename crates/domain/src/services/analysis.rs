@@ -1,0 +1,760 @@
+//! Analyzing a partner: scrape its site, enrich with a language model (or the heuristic),
+//! score its fit, and persist it all at once. Enrichments are cached per domain for every
+//! organization, and one analysis of a domain runs at a time across all instances.
+
+use super::access::{self, AccessError};
+use crate::StoreError;
+use crate::analysis::heuristic;
+use crate::analysis::ideal::IdealProfileInput;
+use crate::analysis::model::{EnrichmentInput, LanguageModel, LanguageModelError};
+use crate::analysis::profile::{Confidence, EnrichedProfile};
+use crate::analysis::sanitize::sanitize;
+use crate::analysis::scoring::{FitScore, IdealPartnerProfile, score};
+use crate::analysis::site::{SiteSnapshot, WebScraper};
+use crate::analysis::store::{
+    AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome, PartnerAnalysis,
+};
+use crate::clock::Clock;
+use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::identity::Principal;
+use crate::ids::{OrganizationId, PartnerId};
+use crate::partner::{Partner, TierSource};
+use crate::ports::PartnerStore;
+use crate::time::format_timestamp;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error("partner not found")]
+    NotFound,
+    #[error(transparent)]
+    Invalid(ValidationErrors),
+    #[error("the language model failed, so nothing was changed")]
+    Upstream(#[source] LanguageModelError),
+    #[error("another analysis of this domain is still running; retry shortly")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Classify for AnalysisError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Access(e) => e.kind(),
+            Self::NotFound => ErrorKind::NotFound,
+            Self::Invalid(_) => ErrorKind::Validation,
+            Self::Upstream(_) => ErrorKind::Upstream,
+            Self::Busy => ErrorKind::Unavailable,
+            Self::Store(e) => e.kind(),
+        }
+    }
+    fn details(&self) -> &[FieldError] {
+        match self {
+            Self::Invalid(v) => &v.0,
+            _ => &[],
+        }
+    }
+}
+
+/// Timings of the analysis.
+#[derive(Debug, Clone)]
+pub struct AnalysisSettings {
+    /// How long an enrichment of a domain is reused.
+    pub cache_ttl: Duration,
+    /// How long an enrichment of a site that could not be read at all is reused.
+    pub unreadable_ttl: Duration,
+    /// How long a single-flight lease lasts unless released (bounds a crashed holder).
+    pub lease: Duration,
+    /// How long a request waits for another instance's analysis of the same domain.
+    pub lease_wait: std::time::Duration,
+    /// How long a claimed job stays locked before another worker may take it over.
+    pub job_lock: Duration,
+}
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::days(7),
+            unreadable_ttl: Duration::hours(1),
+            lease: Duration::minutes(5),
+            lease_wait: std::time::Duration::from_secs(150),
+            job_lock: Duration::minutes(10),
+        }
+    }
+}
+
+/// A finished analysis.
+#[derive(Debug, Clone)]
+pub struct AnalysisOutcome {
+    pub partner: Partner,
+    pub insights: Value,
+}
+
+/// The tier a fit score earns (used when the tier is not set by hand).
+pub fn tier_for(fit: u8) -> &'static str {
+    match fit {
+        85.. => "Platinum",
+        70..=84 => "Gold",
+        55..=69 => "Silver",
+        40..=54 => "Bronze",
+        _ => "Registered",
+    }
+}
+
+/// The wait before retry `attempt` (1-based) of a failed job: 30 s, 2 min, 8 min, … at most 1 h.
+pub fn job_backoff(attempt: i32) -> Duration {
+    let exp = attempt.clamp(1, 8) as u32 - 1;
+    Duration::seconds((30i64 * 4i64.pow(exp)).min(3600))
+}
+
+struct Enrichment {
+    entry: CachedEnrichment,
+    cached: bool,
+}
+
+pub struct AnalysisService {
+    partners: Arc<dyn PartnerStore>,
+    store: Arc<dyn AnalysisStore>,
+    jobs: Arc<dyn AnalysisJobs>,
+    scraper: Arc<dyn WebScraper>,
+    model: Option<Arc<dyn LanguageModel>>,
+    clock: Arc<dyn Clock>,
+    settings: AnalysisSettings,
+}
+
+impl AnalysisService {
+    pub fn new(
+        partners: Arc<dyn PartnerStore>,
+        store: Arc<dyn AnalysisStore>,
+        jobs: Arc<dyn AnalysisJobs>,
+        scraper: Arc<dyn WebScraper>,
+        model: Option<Arc<dyn LanguageModel>>,
+        clock: Arc<dyn Clock>,
+        settings: AnalysisSettings,
+    ) -> Self {
+        Self {
+            partners,
+            store,
+            jobs,
+            scraper,
+            model,
+            clock,
+            settings,
+        }
+    }
+
+    /// `heuristic` or `llm:<model>`.
+    pub fn enricher(&self) -> String {
+        match &self.model {
+            Some(m) => format!("llm:{}", m.model()),
+            None => "heuristic".to_owned(),
+        }
+    }
+
+    /// Analyzes a partner of the caller's organization (owner, admin, member).
+    pub async fn analyze(
+        &self,
+        principal: &Principal,
+        id: PartnerId,
+        refresh: bool,
+    ) -> Result<AnalysisOutcome, AnalysisError> {
+        let m = access::writer(principal)?;
+        self.analyze_in(m.organization_id, id, refresh).await
+    }
+
+    /// Analyzes a partner on the system's behalf (background jobs, the CLI).
+    pub async fn analyze_in(
+        &self,
+        organization: OrganizationId,
+        id: PartnerId,
+        refresh: bool,
+    ) -> Result<AnalysisOutcome, AnalysisError> {
+        let started = self.clock.now();
+        let partner = self
+            .partners
+            .get_partner(organization, id)
+            .await?
+            .ok_or(AnalysisError::NotFound)?;
+        let ideal = self
+            .store
+            .ideal_profile(organization)
+            .await?
+            .map(|(p, _)| p)
+            .unwrap_or_default();
+        let enrichment = match partner.domain.as_deref() {
+            Some(domain) => self.domain_enrichment(&partner, domain, refresh, started).await?,
+            None => Enrichment {
+                entry: self.compute(&partner.name, None, SiteSnapshot::default()).await?,
+                cached: false,
+            },
+        };
+        let fit = score(&enrichment.entry.profile, &ideal);
+        let analyzed_at = self.clock.now();
+        let insights = insights(&enrichment, &fit);
+        let analysis = PartnerAnalysis {
+            profile: enrichment.entry.profile.clone(),
+            fit_score: fit.overall.map(i16::from),
+            auto_tier: (partner.tier_source != Some(TierSource::Manual))
+                .then(|| fit.overall.map(|s| tier_for(s).to_owned()))
+                .flatten(),
+            ai_insights: insights.clone(),
+            analyzed_at,
+        };
+        let partner = self
+            .store
+            .save_analysis(organization, id, analysis)
+            .await?
+            .ok_or(AnalysisError::NotFound)?;
+        Ok(AnalysisOutcome { partner, insights })
+    }
+
+    /// The cached enrichment of `domain`, or a new one made under the domain's single-flight
+    /// lease. `refresh` skips entries older than this request.
+    async fn domain_enrichment(
+        &self,
+        partner: &Partner,
+        domain: &str,
+        refresh: bool,
+        started: DateTime<Utc>,
+    ) -> Result<Enrichment, AnalysisError> {
+        let enricher = self.enricher();
+        let usable = |e: &CachedEnrichment| !refresh || e.fetched_at >= started;
+        if !refresh
+            && let Some(entry) = self.store.cached_enrichment(domain, &enricher, started).await?
+        {
+            return Ok(Enrichment {
+                entry,
+                cached: true,
+            });
+        }
+        let holder = uuid::Uuid::new_v4();
+        let leased = self
+            .store
+            .lease_domain(
+                domain,
+                holder,
+                self.settings.lease,
+                self.settings.lease_wait,
+                self.clock.now(),
+            )
+            .await?;
+        if !leased {
+            return Err(AnalysisError::Busy);
+        }
+        let result = async {
+            // Whoever held the lease before may have just stored what we need.
+            if let Some(entry) = self
+                .store
+                .cached_enrichment(domain, &enricher, self.clock.now())
+                .await?
+                .filter(usable)
+            {
+                return Ok(Enrichment {
+                    entry,
+                    cached: true,
+                });
+            }
+            let parsed = crate::values::PartnerDomain::parse(domain)
+                .map_err(|e| AnalysisError::Store(StoreError::unexpected(e.to_string())))?;
+            let site = self.scraper.scrape(&parsed).await;
+            let entry = self.compute(&partner.name, Some(domain), site).await?;
+            self.store.store_enrichment(&entry).await?;
+            Ok(Enrichment {
+                entry,
+                cached: false,
+            })
+        }
+        .await;
+        if let Err(e) = self.store.release_domain(domain, holder).await {
+            tracing::warn!(error = %e, domain, "releasing the analysis lease failed; it expires by itself");
+        }
+        result
+    }
+
+    /// Enriches what is known: the model when configured (only the name without a domain or
+    /// readable site, so at most `low` confidence then), else the heuristic.
+    async fn compute(
+        &self,
+        name: &str,
+        domain: Option<&str>,
+        site: SiteSnapshot,
+    ) -> Result<CachedEnrichment, AnalysisError> {
+        let profile = match &self.model {
+            Some(model) => {
+                let input = EnrichmentInput {
+                    company_name: name.to_owned(),
+                    domain: domain.map(str::to_owned),
+                    site: site.clone(),
+                };
+                let answer = model.enrich(&input).await.map_err(AnalysisError::Upstream)?;
+                let mut profile = sanitize(&answer.content);
+                if site.pages.is_empty() {
+                    profile.confidence = profile.confidence.min(Confidence::Low);
+                }
+                profile
+            }
+            None => heuristic::enrich(name, domain, &site),
+        };
+        let now = self.clock.now();
+        let ttl = if site.pages.is_empty() {
+            self.settings.unreadable_ttl
+        } else {
+            self.settings.cache_ttl
+        };
+        Ok(CachedEnrichment {
+            domain: domain.unwrap_or_default().to_owned(),
+            enriched_by: self.enricher(),
+            profile,
+            sources: site.sources,
+            fetched_at: now,
+            expires_at: now + ttl,
+        })
+    }
+
+    /// The organization's ideal partner profile (defaults when none is set) and when it was set.
+    pub async fn ideal_profile(
+        &self,
+        principal: &Principal,
+    ) -> Result<(IdealPartnerProfile, Option<DateTime<Utc>>), AnalysisError> {
+        let m = access::internal_reader(principal)?;
+        Ok(match self.store.ideal_profile(m.organization_id).await? {
+            Some((p, at)) => (p, Some(at)),
+            None => (IdealPartnerProfile::default(), None),
+        })
+    }
+
+    /// Replaces the ideal partner profile (owner, admin). It applies to analyses from now on.
+    pub async fn set_ideal_profile(
+        &self,
+        principal: &Principal,
+        input: IdealProfileInput,
+    ) -> Result<(IdealPartnerProfile, DateTime<Utc>), AnalysisError> {
+        let m = access::manager(principal)?;
+        let profile = input.validate().map_err(AnalysisError::Invalid)?;
+        let now = self.clock.now();
+        self.store
+            .save_ideal_profile(m.organization_id, &profile, principal.user_id(), now)
+            .await?;
+        Ok((profile, now))
+    }
+
+    /// Every partner of an organization, for re-analysis.
+    pub async fn partner_ids(
+        &self,
+        organization: OrganizationId,
+    ) -> Result<Vec<PartnerId>, AnalysisError> {
+        Ok(self.store.partner_ids(organization).await?)
+    }
+
+    /// Claims one due background job and runs it. `Ok(false)` when none was due.
+    pub async fn run_next_job(&self) -> Result<bool, StoreError> {
+        let Some(job) = self
+            .jobs
+            .claim_job(self.clock.now(), self.settings.job_lock)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let outcome = self.job_outcome(&job).await;
+        if let JobOutcome::Retry { error, .. } | JobOutcome::Failed { error } = &outcome {
+            tracing::warn!(job = %job.id, partner = %job.partner_id, attempt = job.attempt, error, "background analysis failed");
+        }
+        self.jobs.finish_job(job.id, outcome, self.clock.now()).await?;
+        Ok(true)
+    }
+
+    async fn job_outcome(&self, job: &AnalysisJob) -> JobOutcome {
+        match self
+            .analyze_in(job.organization_id, job.partner_id, false)
+            .await
+        {
+            Ok(_) => JobOutcome::Succeeded,
+            Err(AnalysisError::NotFound) => JobOutcome::Failed {
+                error: "the partner no longer exists".into(),
+            },
+            Err(e) => {
+                let error = error_chain(&e);
+                if job.attempt >= job.max_attempts {
+                    JobOutcome::Failed { error }
+                } else {
+                    JobOutcome::Retry {
+                        at: self.clock.now() + job_backoff(job.attempt),
+                        error,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Jobs queued or running.
+    pub async fn queue_depth(&self) -> Result<i64, StoreError> {
+        self.jobs.queue_depth().await
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// `aiInsights` as the API shows it.
+fn insights(e: &Enrichment, fit: &FitScore) -> Value {
+    let p: &EnrichedProfile = &e.entry.profile;
+    let from_cache = !e.entry.domain.is_empty();
+    json!({
+        "fitScore": fit.overall,
+        "confidence": p.confidence.as_str(),
+        "dimensions": fit.dimensions,
+        "strengths": p.strengths,
+        "risks": p.risks,
+        "summary": p.summary,
+        "sources": e.entry.sources,
+        "enrichedBy": e.entry.enriched_by,
+        "cached": e.cached,
+        "cachedAt": from_cache.then(|| format_timestamp(&e.entry.fetched_at)),
+        "expiresAt": from_cache.then(|| format_timestamp(&e.entry.expires_at)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::model::{MockLanguageModel, ModelAnswer};
+    use crate::analysis::site::{MockWebScraper, PageExtract, Source, SourceStatus};
+    use crate::analysis::store::{MockAnalysisJobs, MockAnalysisStore};
+    use crate::clock::ManualClock;
+    use crate::ports::MockPartnerStore;
+    use crate::services::fixtures::principal;
+    use crate::services::partners::tests_support::partner;
+    use crate::values::Role;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap()
+    }
+
+    struct Fixture {
+        partners: MockPartnerStore,
+        store: MockAnalysisStore,
+        jobs: MockAnalysisJobs,
+        scraper: MockWebScraper,
+        model: Option<MockLanguageModel>,
+    }
+
+    impl Fixture {
+        /// A partner with domain acme.com in `org`, no ideal profile set.
+        fn new(org: OrganizationId) -> Self {
+            let mut partners = MockPartnerStore::new();
+            partners.expect_get_partner().returning(move |o, id| {
+                let mut p = partner(o);
+                p.id = id;
+                p.domain = Some("acme.com".into());
+                Ok((o == org).then_some(p))
+            });
+            let mut store = MockAnalysisStore::new();
+            store.expect_ideal_profile().returning(|_| Ok(None));
+            Self {
+                partners,
+                store,
+                jobs: MockAnalysisJobs::new(),
+                scraper: MockWebScraper::new(),
+                model: None,
+            }
+        }
+        fn service(self) -> AnalysisService {
+            AnalysisService::new(
+                Arc::new(self.partners),
+                Arc::new(self.store),
+                Arc::new(self.jobs),
+                Arc::new(self.scraper),
+                self.model
+                    .map(|m| Arc::new(m) as Arc<dyn LanguageModel>),
+                Arc::new(ManualClock::new(now())),
+                AnalysisSettings::default(),
+            )
+        }
+        fn saves(&mut self) {
+            self.store
+                .expect_save_analysis()
+                .times(1)
+                .returning(|o, id, a| {
+                    let mut p = partner(o);
+                    p.id = id;
+                    p.fit_score = a.fit_score;
+                    p.ai_insights = Some(a.ai_insights);
+                    Ok(Some(p))
+                });
+        }
+    }
+
+    fn site() -> SiteSnapshot {
+        SiteSnapshot {
+            pages: vec![PageExtract {
+                url: "https://acme.com/".into(),
+                title: Some("Acme software platform".into()),
+                ..Default::default()
+            }],
+            sources: vec![Source {
+                url: "https://acme.com/".into(),
+                status: SourceStatus::Fetched,
+            }],
+        }
+    }
+
+    fn cached(by: &str) -> CachedEnrichment {
+        CachedEnrichment {
+            domain: "acme.com".into(),
+            enriched_by: by.into(),
+            profile: EnrichedProfile {
+                industry: Some("Software".into()),
+                ..EnrichedProfile::empty()
+            },
+            sources: vec![],
+            fetched_at: now() - Duration::days(1),
+            expires_at: now() + Duration::days(6),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cache_hit_scrapes_nothing_and_calls_no_model() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let mut f = Fixture::new(org);
+        f.store
+            .expect_cached_enrichment()
+            .withf(|d, by, _| d == "acme.com" && by == "heuristic")
+            .times(1)
+            .returning(|_, by, _| Ok(Some(cached(by))));
+        f.store.expect_lease_domain().never();
+        f.scraper.expect_scrape().never();
+        f.saves();
+        let out = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        assert_eq!(out.insights["cached"], true);
+        assert_eq!(out.insights["cachedAt"], "2026-05-15T12:00:00.000Z");
+        assert_eq!(out.insights["enrichedBy"], "heuristic");
+    }
+
+    #[tokio::test]
+    async fn a_miss_enriches_under_the_lease_and_caches_the_result() {
+        let p = principal(Role::Owner);
+        let org = p.membership().unwrap().organization_id;
+        let mut f = Fixture::new(org);
+        f.store
+            .expect_cached_enrichment()
+            .times(2)
+            .returning(|_, _, _| Ok(None));
+        f.store
+            .expect_lease_domain()
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(true));
+        f.scraper.expect_scrape().times(1).returning(|_| site());
+        let mut model = MockLanguageModel::new();
+        model.expect_model().return_const("m1".to_owned());
+        model
+            .expect_enrich()
+            .withf(|i| i.company_name == "Acme" && i.site.pages.len() == 1)
+            .times(1)
+            .returning(|_| {
+                Ok(ModelAnswer {
+                    model: "m1-2026".into(),
+                    content: serde_json::json!({"industry": "Software", "confidence": "high"}),
+                })
+            });
+        f.model = Some(model);
+        f.store
+            .expect_store_enrichment()
+            .withf(|e| {
+                e.enriched_by == "llm:m1"
+                    && e.expires_at - e.fetched_at == Duration::days(7)
+                    && e.profile.confidence == Confidence::High
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        f.store
+            .expect_release_domain()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        f.saves();
+        let out = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        assert_eq!(out.insights["cached"], false);
+        assert_eq!(out.insights["enrichedBy"], "llm:m1");
+        assert_eq!(out.insights["sources"][0]["status"], "fetched");
+    }
+
+    #[tokio::test]
+    async fn a_failing_model_changes_nothing_and_releases_the_lease() {
+        let p = principal(Role::Admin);
+        let org = p.membership().unwrap().organization_id;
+        let mut f = Fixture::new(org);
+        f.store
+            .expect_cached_enrichment()
+            .returning(|_, _, _| Ok(None));
+        f.store
+            .expect_lease_domain()
+            .returning(|_, _, _, _, _| Ok(true));
+        f.scraper.expect_scrape().returning(|_| site());
+        let mut model = MockLanguageModel::new();
+        model.expect_model().return_const("m1".to_owned());
+        model
+            .expect_enrich()
+            .returning(|_| Err(LanguageModelError::Unavailable("500".into())));
+        f.model = Some(model);
+        f.store.expect_store_enrichment().never();
+        f.store.expect_save_analysis().never();
+        f.store
+            .expect_release_domain()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let err = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Upstream);
+    }
+
+    #[tokio::test]
+    async fn refresh_skips_the_cache_and_a_held_lease_times_out_as_busy() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let mut f = Fixture::new(org);
+        // With refresh the first lookup is skipped; no lease in time → Busy (503).
+        f.store.expect_cached_enrichment().never();
+        f.store
+            .expect_lease_domain()
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(false));
+        f.store.expect_save_analysis().never();
+        let err = f
+            .service()
+            .analyze(&p, PartnerId::generate(), true)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn readers_cannot_analyze_and_other_organizations_get_not_found() {
+        for role in [Role::Viewer, Role::Partner] {
+            let f = Fixture::new(OrganizationId::generate());
+            let err = f
+                .service()
+                .analyze(&principal(role), PartnerId::generate(), false)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Forbidden);
+        }
+        let f = Fixture::new(OrganizationId::generate());
+        let err = f
+            .service()
+            .analyze(&principal(Role::Owner), PartnerId::generate(), false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn without_a_domain_the_name_alone_is_used_at_low_confidence() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let mut f = Fixture::new(org);
+        f.partners = MockPartnerStore::new();
+        f.partners
+            .expect_get_partner()
+            .returning(|o, _| Ok(Some(partner(o))));
+        f.store.expect_cached_enrichment().never();
+        f.scraper.expect_scrape().never();
+        let mut model = MockLanguageModel::new();
+        model.expect_model().return_const("m1".to_owned());
+        model
+            .expect_enrich()
+            .withf(|i| i.domain.is_none() && i.site.pages.is_empty())
+            .returning(|_| {
+                Ok(ModelAnswer {
+                    model: "m1".into(),
+                    content: serde_json::json!({"confidence": "high"}),
+                })
+            });
+        f.model = Some(model);
+        f.saves();
+        let out = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        assert_eq!(out.insights["confidence"], "low");
+        assert_eq!(out.insights["cachedAt"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn failed_jobs_retry_with_backoff_until_their_last_attempt() {
+        for (attempt, expect_retry) in [(1, true), (3, false)] {
+            let org = OrganizationId::generate();
+            let mut f = Fixture::new(org);
+            f.store
+                .expect_cached_enrichment()
+                .returning(|_, _, _| Ok(None));
+            f.store
+                .expect_lease_domain()
+                .returning(|_, _, _, _, _| Ok(true));
+            f.store.expect_release_domain().returning(|_, _| Ok(()));
+            f.scraper.expect_scrape().returning(|_| site());
+            let mut model = MockLanguageModel::new();
+            model.expect_model().return_const("m1".to_owned());
+            model
+                .expect_enrich()
+                .returning(|_| Err(LanguageModelError::Unavailable("503".into())));
+            f.model = Some(model);
+            let job = AnalysisJob {
+                id: uuid::Uuid::new_v4(),
+                organization_id: org,
+                partner_id: PartnerId::generate(),
+                attempt,
+                max_attempts: 3,
+            };
+            f.jobs
+                .expect_claim_job()
+                .returning(move |_, _| Ok(Some(job.clone())));
+            f.jobs
+                .expect_finish_job()
+                .withf(move |_, outcome, _| match outcome {
+                    JobOutcome::Retry { at, error } => {
+                        expect_retry && *at == now() + Duration::seconds(30) && error.contains("503")
+                    }
+                    JobOutcome::Failed { error } => !expect_retry && error.contains("503"),
+                    JobOutcome::Succeeded => false,
+                })
+                .times(1)
+                .returning(|_, _, _| Ok(()));
+            assert!(f.service().run_next_job().await.unwrap());
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(job_backoff(1), Duration::seconds(30));
+        assert_eq!(job_backoff(2), Duration::seconds(120));
+        assert_eq!(job_backoff(3), Duration::seconds(480));
+        assert_eq!(job_backoff(20), Duration::hours(1));
+        assert_eq!(tier_for(90), "Platinum");
+        assert_eq!(tier_for(39), "Registered");
+    }
+}
