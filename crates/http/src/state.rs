@@ -1,6 +1,7 @@
 //! The application state shared by every handler.
 
 use partneros_domain::ports::HealthCheck;
+use partneros_domain::services::analysis::AnalysisService;
 use partneros_domain::services::api_keys::ApiKeyService;
 use partneros_domain::services::applications::ApplicationService;
 use partneros_domain::services::auth::AuthService;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub organizations: Arc<OrganizationService>,
     pub api_keys: Arc<ApiKeyService>,
     pub partners: Arc<PartnerService>,
+    pub analysis: Arc<AnalysisService>,
     pub legal_templates: Arc<LegalTemplateService>,
     pub applications: Arc<ApplicationService>,
     pub banners: Arc<BannerService>,

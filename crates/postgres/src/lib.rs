@@ -3,6 +3,7 @@
 //! Every table that holds tenant data carries `organization_id`, and every query on it filters
 //! by it.
 
+mod analysis;
 mod api_keys;
 mod applications;
 mod error;
@@ -17,5 +18,6 @@ mod pool;
 mod rate_limits;
 pub mod schema;
 
+pub use analysis::JOB_ATTEMPTS;
 pub use error::map_error;
 pub use pool::{Database, PoolConfig, connect, migrate, pending_migrations};

@@ -31,7 +31,7 @@ macro_rules! with_contact {
     };
 }
 
-async fn load_one(
+pub(crate) async fn load_one(
     conn: &mut AsyncPgConnection,
     organization: Uuid,
     id: Uuid,
@@ -177,6 +177,9 @@ pub(crate) async fn insert_partner_record(
         .returning(ContactRow::as_returning())
         .get_result(conn)
         .await?;
+    if row.domain.is_some() {
+        crate::analysis::enqueue_analysis(conn, org, row.id, record.now).await?;
+    }
     let invited = user.password_hash.is_none();
     if invited {
         insert_invitation(conn, &record.invitation).await?;
@@ -359,19 +362,47 @@ impl PartnerStore for Database {
         now: DateTime<Utc>,
     ) -> Result<Option<Partner>, StoreError> {
         let mut conn = self.conn().await?;
-        let n = diesel::update(
-            partners::table
-                .filter(partners::organization_id.eq(organization.as_uuid()))
-                .filter(partners::id.eq(id.as_uuid())),
-        )
-        .set(PartnerChanges::new(patch, now))
-        .execute(&mut conn)
-        .await
-        .store()?;
-        if n == 0 {
+        let org = organization.as_uuid();
+        let new_domain = patch
+            .domain
+            .clone()
+            .flatten()
+            .map(|d| d.as_str().to_owned());
+        let updated = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                // A new domain queues a background analysis in the same transaction.
+                let old: Option<Option<String>> = match &new_domain {
+                    Some(_) => partners::table
+                        .filter(partners::organization_id.eq(org))
+                        .filter(partners::id.eq(id.as_uuid()))
+                        .select(partners::domain)
+                        .for_update()
+                        .first(conn)
+                        .await
+                        .optional()?,
+                    None => None,
+                };
+                let n = diesel::update(
+                    partners::table
+                        .filter(partners::organization_id.eq(org))
+                        .filter(partners::id.eq(id.as_uuid())),
+                )
+                .set(PartnerChanges::new(patch, now))
+                .execute(conn)
+                .await?;
+                if n == 1
+                    && let (Some(new), Some(old)) = (&new_domain, &old)
+                    && old.as_deref() != Some(new.as_str())
+                {
+                    crate::analysis::enqueue_analysis(conn, org, id.as_uuid(), now).await?;
+                }
+                Ok(n)
+            })
+            .await?;
+        if updated == 0 {
             return Ok(None);
         }
-        load_one(&mut conn, organization.as_uuid(), id.as_uuid()).await
+        load_one(&mut conn, org, id.as_uuid()).await
     }
 
     async fn delete_partner(

@@ -226,3 +226,48 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    domain_enrichments (domain, enriched_by) {
+        domain -> Text,
+        enriched_by -> Text,
+        profile -> Jsonb,
+        sources -> Jsonb,
+        fetched_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    domain_leases (domain) {
+        domain -> Text,
+        holder -> Uuid,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ideal_partner_profiles (organization_id) {
+        organization_id -> Uuid,
+        profile -> Jsonb,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    analysis_jobs (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        partner_id -> Uuid,
+        status -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        run_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}

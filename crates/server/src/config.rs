@@ -75,6 +75,10 @@ pub struct Config {
     pub forwarded_hops: usize,
     /// Cloudflare's siteverify endpoint (tests point it at a local fake).
     pub turnstile_verify_url: String,
+    /// Background analysis workers in this process (`ANALYSIS_WORKERS`, 0 turns them off).
+    pub analysis_workers: usize,
+    /// How often an idle analysis worker looks for due jobs.
+    pub analysis_poll: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -294,6 +298,10 @@ impl Config {
             return Err(err("DB_POOL_SIZE", "must be between 1 and 1000"));
         }
         let pool_wait_ms: u64 = vars.number("DB_POOL_TIMEOUT_MS", 5000)?;
+        let analysis_workers: usize = vars.number("ANALYSIS_WORKERS", 2)?;
+        if analysis_workers > 64 {
+            return Err(err("ANALYSIS_WORKERS", "must be between 0 and 64"));
+        }
         let workers = match vars.get("WORKERS") {
             None => None,
             Some(_) => Some(vars.number::<usize>("WORKERS", 1)?.max(1)),
@@ -324,6 +332,8 @@ impl Config {
                 .into(),
             forwarded_hops: vars.number("FORWARDED_HOPS", 0)?,
             turnstile_verify_url: partneros_turnstile::CLOUDFLARE_SITEVERIFY_URL.into(),
+            analysis_workers,
+            analysis_poll: Duration::from_millis(1000),
         })
     }
 }

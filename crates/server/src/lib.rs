@@ -1,8 +1,10 @@
 //! The Partners API server: configuration, wiring and the command line.
 
 pub mod admin;
+pub mod analyze;
 pub mod config;
 pub mod database;
 pub mod passwords;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;

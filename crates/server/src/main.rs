@@ -1,7 +1,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use partneros_server::config::{Config, Mode, Vars};
-use partneros_server::{admin, database, passwords, startup, telemetry};
+use partneros_server::{admin, analyze, database, passwords, startup, telemetry};
 
 /// The Partners API server.
 #[derive(Parser)]
@@ -20,6 +20,14 @@ enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Re-analyze every partner of an organization (by slug or id), showing progress.
+    Analyze {
+        #[arg(long)]
+        organization: String,
+        /// Bypass the 7-day domain cache.
+        #[arg(long)]
+        refresh: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +106,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
             println!("applied {n} migration(s)");
             Ok(())
+        }
+        Command::Analyze {
+            organization,
+            refresh,
+        } => {
+            let url = database::resolve(&config).await?;
+            if config.mode == Mode::Development {
+                partneros_postgres::migrate(&url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
+            }
+            analyze::run(&config, &url, &organization, refresh).await
         }
         Command::Admin(cmd) => {
             let url = database::resolve(&config).await?;

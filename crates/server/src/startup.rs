@@ -5,8 +5,10 @@ use crate::passwords::Argon2Hasher;
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use anyhow::Context;
+use partneros_domain::analysis::{LanguageModel, WebScraper};
 use partneros_domain::clock::{Clock, SystemClock};
 use partneros_domain::external::{Captcha, ESignature, ObjectStore};
+use partneros_domain::services::analysis::{AnalysisService, AnalysisSettings};
 use partneros_domain::services::api_keys::ApiKeyService;
 use partneros_domain::services::applications::ApplicationService;
 use partneros_domain::services::auth::{AuthService, FirstAccount};
@@ -24,6 +26,7 @@ use std::sync::Arc;
 pub struct Application {
     port: u16,
     server: Server,
+    workers: crate::workers::Workers,
     pub database: Database,
     pub state: AppState,
 }
@@ -41,6 +44,10 @@ pub struct Externals {
     /// The local store's root when files are kept on this machine (served at `/files/`).
     pub local_files: Option<std::path::PathBuf>,
     pub captcha: Option<Arc<dyn Captcha>>,
+    /// The partner's website, read behind the SSRF guard.
+    pub scraper: Arc<dyn WebScraper>,
+    /// The language model; `None` means the heuristic enricher.
+    pub model: Option<Arc<dyn LanguageModel>>,
 }
 
 impl Externals {
@@ -92,11 +99,28 @@ impl Externals {
             )),
             None => None,
         };
+        let model: Option<Arc<dyn LanguageModel>> = match &config.llm {
+            Some((url, key, model)) => {
+                let mut settings = partneros_llm::LlmSettings::new(url.clone(), model.clone());
+                if let Some(key) = key {
+                    settings = settings.with_api_key(key.clone());
+                }
+                Some(Arc::new(partneros_llm::LlmClient::new(settings).map_err(
+                    |e| anyhow::anyhow!("LLM_BASE_URL / LLM_MODEL: {e}"),
+                )?))
+            }
+            None => None,
+        };
+        let scraper = Arc::new(partneros_web_fetch::Scraper::new(
+            &partneros_web_fetch::ScraperConfig::default(),
+        ));
         Ok(Self {
             esign,
             files,
             local_files,
             captcha,
+            scraper,
+            model,
         })
     }
 }
@@ -132,6 +156,15 @@ pub fn services(
     let organizations = OrganizationService::new(db.clone(), db.clone(), hasher, clock.clone());
     let api_keys = ApiKeyService::new(db.clone(), clock.clone());
     let partners = PartnerService::new(db.clone(), clock.clone());
+    let analysis = AnalysisService::new(
+        db.clone(),
+        db.clone(),
+        db.clone(),
+        externals.scraper,
+        externals.model,
+        clock.clone(),
+        AnalysisSettings::default(),
+    );
     let legal_templates =
         LegalTemplateService::new(db.clone(), db.clone(), externals.esign, clock.clone());
     let applications = ApplicationService::new(
@@ -156,6 +189,7 @@ pub fn services(
         organizations: Arc::new(organizations),
         api_keys: Arc::new(api_keys),
         partners: Arc::new(partners),
+        analysis: Arc::new(analysis),
         legal_templates: Arc::new(legal_templates),
         applications: Arc::new(applications),
         banners: Arc::new(banners),
@@ -185,9 +219,15 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
+        let workers = crate::workers::Workers::start(
+            state.analysis.clone(),
+            config.analysis_workers,
+            config.analysis_poll,
+        );
         Ok(Self {
             port,
             server: server.run(),
+            workers,
             database: services.database,
             state,
         })
@@ -199,7 +239,10 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT, then stops accepting and lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        // The server has drained its requests; let the workers finish their jobs too.
+        self.workers.stop(std::time::Duration::from_secs(60)).await;
+        served
     }
 
     pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
@@ -284,6 +327,17 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
             let before = chrono::Utc::now() - chrono::Duration::hours(1);
             if let Err(e) = db.purge_rate_limit_hits(before).await {
                 tracing::warn!(error = %e, "purging rate-limit hits failed");
+            }
+        }
+    });
+    // Queue depth for /metrics, read off the request path.
+    let analysis = app.state.analysis.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        loop {
+            tick.tick().await;
+            if let Ok(n) = analysis.queue_depth().await {
+                metrics::gauge!("analysis_queue_depth").set(n as f64);
             }
         }
     });

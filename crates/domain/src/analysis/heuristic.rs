@@ -10,32 +10,181 @@ use super::text::clean_text;
 
 /// Industries and the words that suggest them (English and a few German and French ones).
 const INDUSTRIES: [(&str, &[&str]); 12] = [
-    ("Cybersecurity", &["cybersecurity", "security", "threat", "firewall", "zero trust", "siem", "sicherheit", "sécurité"]),
-    ("Financial Services", &["bank", "banking", "fintech", "payments", "insurance", "finance", "investment", "lending", "versicherung"]),
-    ("Healthcare", &["healthcare", "health", "medical", "clinic", "patient", "pharma", "hospital", "gesundheit"]),
-    ("Marketing & Advertising", &["marketing", "advertising", "seo", "agency", "campaign", "branding", "werbung"]),
-    ("E-commerce & Retail", &["ecommerce", "e-commerce", "retail", "online shop", "marketplace", "webshop"]),
-    ("Data & Analytics", &["analytics", "business intelligence", "data warehouse", "machine learning", "dashboards"]),
-    ("IT Services & Consulting", &["consulting", "consultancy", "it services", "system integrator", "digital transformation", "beratung", "conseil"]),
-    ("Software", &["software", "saas", "platform", "cloud", "api", "app"]),
-    ("Manufacturing", &["manufacturing", "industrial", "factory", "machinery", "fertigung", "maschinenbau"]),
-    ("Logistics", &["logistics", "shipping", "freight", "supply chain", "warehouse", "logistik"]),
-    ("Education", &["education", "e-learning", "school", "university", "courses", "bildung"]),
-    ("Telecommunications", &["telecom", "telecommunications", "connectivity", "5g", "broadband"]),
+    (
+        "Cybersecurity",
+        &[
+            "cybersecurity",
+            "security",
+            "threat",
+            "firewall",
+            "zero trust",
+            "siem",
+            "sicherheit",
+            "sécurité",
+        ],
+    ),
+    (
+        "Financial Services",
+        &[
+            "bank",
+            "banking",
+            "fintech",
+            "payments",
+            "insurance",
+            "finance",
+            "investment",
+            "lending",
+            "versicherung",
+        ],
+    ),
+    (
+        "Healthcare",
+        &[
+            "healthcare",
+            "health",
+            "medical",
+            "clinic",
+            "patient",
+            "pharma",
+            "hospital",
+            "gesundheit",
+        ],
+    ),
+    (
+        "Marketing & Advertising",
+        &[
+            "marketing",
+            "advertising",
+            "seo",
+            "agency",
+            "campaign",
+            "branding",
+            "werbung",
+        ],
+    ),
+    (
+        "E-commerce & Retail",
+        &[
+            "ecommerce",
+            "e-commerce",
+            "retail",
+            "online shop",
+            "marketplace",
+            "webshop",
+        ],
+    ),
+    (
+        "Data & Analytics",
+        &[
+            "analytics",
+            "business intelligence",
+            "data warehouse",
+            "machine learning",
+            "dashboards",
+        ],
+    ),
+    (
+        "IT Services & Consulting",
+        &[
+            "consulting",
+            "consultancy",
+            "it services",
+            "system integrator",
+            "digital transformation",
+            "beratung",
+            "conseil",
+        ],
+    ),
+    (
+        "Software",
+        &["software", "saas", "platform", "cloud", "api", "app"],
+    ),
+    (
+        "Manufacturing",
+        &[
+            "manufacturing",
+            "industrial",
+            "factory",
+            "machinery",
+            "fertigung",
+            "maschinenbau",
+        ],
+    ),
+    (
+        "Logistics",
+        &[
+            "logistics",
+            "shipping",
+            "freight",
+            "supply chain",
+            "warehouse",
+            "logistik",
+        ],
+    ),
+    (
+        "Education",
+        &[
+            "education",
+            "e-learning",
+            "school",
+            "university",
+            "courses",
+            "bildung",
+        ],
+    ),
+    (
+        "Telecommunications",
+        &[
+            "telecom",
+            "telecommunications",
+            "connectivity",
+            "5g",
+            "broadband",
+        ],
+    ),
 ];
 
 /// Services and the words that suggest them.
 const SERVICES: [(&str, &[&str]); 10] = [
-    ("Consulting", &["consulting", "consultancy", "advisory", "beratung"]),
-    ("Implementation", &["implementation", "implementierung", "rollout", "deployment"]),
-    ("Integration", &["integration", "integrations", "integrator"]),
-    ("Managed services", &["managed services", "managed service", "outsourcing"]),
+    (
+        "Consulting",
+        &["consulting", "consultancy", "advisory", "beratung"],
+    ),
+    (
+        "Implementation",
+        &["implementation", "implementierung", "rollout", "deployment"],
+    ),
+    (
+        "Integration",
+        &["integration", "integrations", "integrator"],
+    ),
+    (
+        "Managed services",
+        &["managed services", "managed service", "outsourcing"],
+    ),
     ("Support", &["support", "helpdesk", "help desk"]),
-    ("Training", &["training", "workshops", "schulung", "certification"]),
-    ("Custom development", &["custom development", "software development", "development services", "entwicklung"]),
+    (
+        "Training",
+        &["training", "workshops", "schulung", "certification"],
+    ),
+    (
+        "Custom development",
+        &[
+            "custom development",
+            "software development",
+            "development services",
+            "entwicklung",
+        ],
+    ),
     ("Cloud migration", &["cloud migration", "migration"]),
-    ("Security audits", &["penetration testing", "security audit", "audits"]),
-    ("Reselling", &["reseller", "resale", "distribution", "licensing"]),
+    (
+        "Security audits",
+        &["penetration testing", "security audit", "audits"],
+    ),
+    (
+        "Reselling",
+        &["reseller", "resale", "distribution", "licensing"],
+    ),
 ];
 
 /// Occurrences of `needle` in `hay` (both lowercase) at word boundaries.
@@ -126,7 +275,9 @@ fn services(site: &SiteSnapshot) -> Vec<String> {
 fn headcount(count: &EmployeeCount) -> Option<i64> {
     let n = match (count.value, count.min, count.max) {
         (Some(v), _, _) => v,
-        (None, Some(lo), Some(hi)) if hi >= lo => ((lo.max(1) as f64) * (hi as f64)).sqrt().round() as i64,
+        (None, Some(lo), Some(hi)) if hi >= lo => {
+            ((lo.max(1) as f64) * (hi as f64)).sqrt().round() as i64
+        }
         (None, Some(lo), None) => lo,
         (None, None, Some(hi)) => hi,
         _ => return None,

@@ -43,7 +43,11 @@ fn texts(
             Err(why) => errors.push(format!("{field}[{i}]"), why),
         }
     }
-    clean_list(out.iter().map(String::as_str), MAX_TARGETS, MAX_TARGET_CHARS)
+    clean_list(
+        out.iter().map(String::as_str),
+        MAX_TARGETS,
+        MAX_TARGET_CHARS,
+    )
 }
 
 fn plain(s: &str) -> Result<String, &'static str> {

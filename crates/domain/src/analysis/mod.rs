@@ -18,6 +18,5 @@ pub mod text;
 pub use model::{EnrichmentInput, LanguageModel, LanguageModelError, ModelAnswer};
 pub use profile::{Confidence, EnrichedProfile, Insight};
 pub use site::{
-    EmployeeCount, JsonLdOrganization, PageExtract, SiteSnapshot, Source, SourceStatus,
-    WebScraper,
+    EmployeeCount, JsonLdOrganization, PageExtract, SiteSnapshot, Source, SourceStatus, WebScraper,
 };

@@ -34,9 +34,11 @@ fn strings<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
 /// number, below 1 or implausibly large.
 pub fn headcount(v: &Value) -> Option<i32> {
     let n = match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.round() as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.round() as i64)
+        }),
         Value::String(s) => {
             let digits: String = s.chars().filter(|c| *c != ',' && *c != '_').collect();
             digits.trim().parse::<i64>().ok()

@@ -182,7 +182,10 @@ fn industry_fit(p: &EnrichedProfile, ipp: &IdealPartnerProfile) -> (Option<u8>, 
         .target_industries
         .iter()
         .map(|t| (similarity(industry, t), t))
-        .fold((0.0, None), |acc, (s, t)| if s > acc.0 { (s, Some(t)) } else { acc });
+        .fold(
+            (0.0, None),
+            |acc, (s, t)| if s > acc.0 { (s, Some(t)) } else { acc },
+        );
     let score = pct(best);
     let why = match target {
         Some(t) if score == 100 => format!("{industry} matches the target industry {t}."),
@@ -208,7 +211,11 @@ fn region_coverage(t: &str, regions: &[String]) -> f64 {
         return 1.0;
     }
     let part_of = |r: &String| region_contains(t, r) || region_parents(r).contains(&t);
-    if regions.iter().any(part_of) { 0.5 } else { 0.0 }
+    if regions.iter().any(part_of) {
+        0.5
+    } else {
+        0.0
+    }
 }
 
 fn market_overlap(p: &EnrichedProfile, ipp: &IdealPartnerProfile) -> (Option<u8>, String) {
@@ -267,9 +274,11 @@ fn language_coverage(p: &EnrichedProfile, ipp: &IdealPartnerProfile) -> (Option<
 
 /// The partner's headcount: the estimate, else the middle of its range.
 pub fn headcount(p: &EnrichedProfile) -> Option<i64> {
-    p.employees
-        .map(i64::from)
-        .or_else(|| p.employees_range.as_deref().and_then(employees_range_midpoint))
+    p.employees.map(i64::from).or_else(|| {
+        p.employees_range
+            .as_deref()
+            .and_then(employees_range_midpoint)
+    })
 }
 
 fn company_size_fit(p: &EnrichedProfile, ipp: &IdealPartnerProfile) -> (Option<u8>, String) {
@@ -319,10 +328,7 @@ fn service_complementarity(p: &EnrichedProfile, ipp: &IdealPartnerProfile) -> (O
         .collect();
     let score = pct(found.len() as f64 / ipp.sought_services.len() as f64);
     let why = if found.is_empty() {
-        format!(
-            "Offers {}, none of the sought services.",
-            list(&p.services)
-        )
+        format!("Offers {}, none of the sought services.", list(&p.services))
     } else {
         format!(
             "Offers {} of {} sought services ({}).",
@@ -493,13 +499,15 @@ mod tests {
             prop::collection::vec("[a-z]{2}", 0..4),
             words,
         )
-            .prop_map(|(industry, employees, regions, languages, services)| EnrichedProfile {
-                industry,
-                employees,
-                regions,
-                languages,
-                services,
-                ..EnrichedProfile::empty()
+            .prop_map(|(industry, employees, regions, languages, services)| {
+                EnrichedProfile {
+                    industry,
+                    employees,
+                    regions,
+                    languages,
+                    services,
+                    ..EnrichedProfile::empty()
+                }
             })
     }
 
@@ -509,7 +517,10 @@ mod tests {
             words.clone(),
             words.clone(),
             prop::collection::vec("[a-z]{2}", 0..3),
-            prop::option::of((prop::option::of(1i64..10_000), prop::option::of(1i64..100_000))),
+            prop::option::of((
+                prop::option::of(1i64..10_000),
+                prop::option::of(1i64..100_000),
+            )),
             words,
             prop::array::uniform5(0.0f64..=MAX_WEIGHT),
         )

@@ -108,9 +108,14 @@ pub struct AnalysisJob {
 pub enum JobOutcome {
     Succeeded,
     /// Try again at `at`.
-    Retry { at: DateTime<Utc>, error: String },
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
     /// Given up: out of attempts, or nothing left to do (the partner was deleted).
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// The Postgres-backed queue of background analyses (`FOR UPDATE SKIP LOCKED`). Jobs are

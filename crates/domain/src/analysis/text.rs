@@ -210,7 +210,11 @@ pub fn region(raw: &str) -> Option<String> {
     let cleaned = clean_text(raw, 60)?;
     if cleaned.len() == 2 {
         let upper = cleaned.to_ascii_uppercase();
-        let upper = if upper == "UK" { "GB".to_owned() } else { upper };
+        let upper = if upper == "UK" {
+            "GB".to_owned()
+        } else {
+            upper
+        };
         if COUNTRY_CODES.binary_search(&upper.as_str()).is_ok() {
             return Some(upper);
         }
@@ -226,8 +230,8 @@ pub fn region(raw: &str) -> Option<String> {
 }
 
 const EUROPE: [&str; 30] = [
-    "DE", "AT", "CH", "FR", "ES", "IT", "PT", "NL", "BE", "LU", "SE", "NO", "DK", "FI", "IS",
-    "GB", "IE", "PL", "CZ", "SK", "HU", "RO", "BG", "GR", "HR", "SI", "EE", "LV", "LT", "UA",
+    "DE", "AT", "CH", "FR", "ES", "IT", "PT", "NL", "BE", "LU", "SE", "NO", "DK", "FI", "IS", "GB",
+    "IE", "PL", "CZ", "SK", "HU", "RO", "BG", "GR", "HR", "SI", "EE", "LV", "LT", "UA",
 ];
 const MIDDLE_EAST: [&str; 14] = [
     "AE", "SA", "QA", "KW", "BH", "OM", "IL", "JO", "LB", "TR", "EG", "MA", "TN", "DZ",
@@ -292,7 +296,10 @@ mod tests {
     #[test]
     fn lists_are_deduplicated_and_bounded() {
         let many: Vec<String> = (0..10_000).map(|i| format!("item {i}")).collect();
-        assert_eq!(clean_list(many.iter().map(String::as_str), 20, 50).len(), 20);
+        assert_eq!(
+            clean_list(many.iter().map(String::as_str), 20, 50).len(),
+            20
+        );
         assert_eq!(
             clean_list(["CRM", "crm", " CRM ", "", "ERP"], 20, 50),
             vec!["CRM", "ERP"]

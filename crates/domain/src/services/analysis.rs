@@ -186,9 +186,14 @@ impl AnalysisService {
             .map(|(p, _)| p)
             .unwrap_or_default();
         let enrichment = match partner.domain.as_deref() {
-            Some(domain) => self.domain_enrichment(&partner, domain, refresh, started).await?,
+            Some(domain) => {
+                self.domain_enrichment(&partner, domain, refresh, started)
+                    .await?
+            }
             None => Enrichment {
-                entry: self.compute(&partner.name, None, SiteSnapshot::default()).await?,
+                entry: self
+                    .compute(&partner.name, None, SiteSnapshot::default())
+                    .await?,
                 cached: false,
             },
         };
@@ -222,9 +227,12 @@ impl AnalysisService {
         started: DateTime<Utc>,
     ) -> Result<Enrichment, AnalysisError> {
         let enricher = self.enricher();
-        let usable = |e: &CachedEnrichment| !refresh || e.fetched_at >= started;
+        let usable = |e: &CachedEnrichment| !refresh || e.fetched_at > started;
         if !refresh
-            && let Some(entry) = self.store.cached_enrichment(domain, &enricher, started).await?
+            && let Some(entry) = self
+                .store
+                .cached_enrichment(domain, &enricher, started)
+                .await?
         {
             return Ok(Enrichment {
                 entry,
@@ -290,7 +298,10 @@ impl AnalysisService {
                     domain: domain.map(str::to_owned),
                     site: site.clone(),
                 };
-                let answer = model.enrich(&input).await.map_err(AnalysisError::Upstream)?;
+                let answer = model
+                    .enrich(&input)
+                    .await
+                    .map_err(AnalysisError::Upstream)?;
                 let mut profile = sanitize(&answer.content);
                 if site.pages.is_empty() {
                     profile.confidence = profile.confidence.min(Confidence::Low);
@@ -363,7 +374,9 @@ impl AnalysisService {
         if let JobOutcome::Retry { error, .. } | JobOutcome::Failed { error } = &outcome {
             tracing::warn!(job = %job.id, partner = %job.partner_id, attempt = job.attempt, error, "background analysis failed");
         }
-        self.jobs.finish_job(job.id, outcome, self.clock.now()).await?;
+        self.jobs
+            .finish_job(job.id, outcome, self.clock.now())
+            .await?;
         Ok(true)
     }
 
@@ -477,8 +490,7 @@ mod tests {
                 Arc::new(self.store),
                 Arc::new(self.jobs),
                 Arc::new(self.scraper),
-                self.model
-                    .map(|m| Arc::new(m) as Arc<dyn LanguageModel>),
+                self.model.map(|m| Arc::new(m) as Arc<dyn LanguageModel>),
                 Arc::new(ManualClock::new(now())),
                 AnalysisSettings::default(),
             )
@@ -737,7 +749,9 @@ mod tests {
                 .expect_finish_job()
                 .withf(move |_, outcome, _| match outcome {
                     JobOutcome::Retry { at, error } => {
-                        expect_retry && *at == now() + Duration::seconds(30) && error.contains("503")
+                        expect_retry
+                            && *at == now() + Duration::seconds(30)
+                            && error.contains("503")
                     }
                     JobOutcome::Failed { error } => !expect_retry && error.contains("503"),
                     JobOutcome::Succeeded => false,

@@ -1,5 +1,6 @@
 //! Route handlers, one module per area of the API.
 
+pub mod analysis;
 pub mod api_keys;
 pub mod applications;
 pub mod auth;

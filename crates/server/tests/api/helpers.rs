@@ -49,6 +49,14 @@ pub struct Options {
     pub forwarded_hops: usize,
     /// Store files in an S3-compatible store at this endpoint instead of on disk.
     pub s3_endpoint: Option<String>,
+    /// An OpenAI-compatible fake's base URL (else the heuristic enricher).
+    pub llm: Option<String>,
+    /// Fixture websites: the scraper resolves these names to these addresses and connects
+    /// to `site_port` for http; only `127.0.0.1:site_port` is allow-listed as "public".
+    pub sites: Vec<(&'static str, std::net::IpAddr)>,
+    pub site_port: u16,
+    /// Background analysis workers (none unless a test needs them).
+    pub analysis_workers: usize,
 }
 
 impl Default for Options {
@@ -61,6 +69,10 @@ impl Default for Options {
             database_url: None,
             forwarded_hops: 0,
             s3_endpoint: None,
+            llm: None,
+            sites: Vec::new(),
+            site_port: 9,
+            analysis_workers: 0,
         }
     }
 }
@@ -117,7 +129,20 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     drop(listener);
     config.port = port;
     config.public_base_url = format!("http://127.0.0.1:{port}");
-    let externals = Externals::from_config(&config).expect("externals");
+    config.analysis_workers = options.analysis_workers;
+    config.analysis_poll = std::time::Duration::from_millis(50);
+    let mut externals = Externals::from_config(&config).expect("externals");
+    externals.scraper = Arc::new(test_scraper(&options.sites, options.site_port));
+    if let Some(url) = options.llm {
+        let mut settings = partneros_llm::LlmSettings::new(url, "test-model".to_owned())
+            .with_api_key(partneros_domain::secret::Secret::new("sk-test"));
+        settings.backoff_base = std::time::Duration::from_millis(20);
+        settings.request_timeout = std::time::Duration::from_secs(5);
+        settings.budget = std::time::Duration::from_secs(10);
+        externals.model = Some(Arc::new(
+            partneros_llm::LlmClient::new(settings).expect("llm settings"),
+        ));
+    }
     let services = services(&config, &url, clock.clone(), externals).expect("services");
     let app = Application::build(&config, services).expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -133,6 +158,35 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         clock,
         http,
     }
+}
+
+/// The production scraper with the default (strict) guard, except that names resolve through a
+/// fixed map and `127.0.0.1:port` stands in for the public internet. https goes to a closed port,
+/// so every site falls back to http.
+pub fn test_scraper(
+    sites: &[(&'static str, std::net::IpAddr)],
+    port: u16,
+) -> partneros_web_fetch::Scraper {
+    let mut resolver = partneros_web_fetch::StaticResolver::new();
+    for (host, ip) in sites {
+        resolver = resolver.with(host, [*ip]);
+    }
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        l.local_addr().unwrap().port()
+    };
+    let local = std::net::Ipv4Addr::LOCALHOST;
+    let config = partneros_web_fetch::ScraperConfig {
+        resolver: Arc::new(resolver),
+        policy: partneros_web_fetch::GuardPolicy {
+            allow: vec![(local, port).into(), (local, closed).into()],
+        },
+        http_port: port,
+        https_port: closed,
+        fetch_timeout: std::time::Duration::from_secs(5),
+        ..Default::default()
+    };
+    partneros_web_fetch::Scraper::new(&config)
 }
 
 impl TestApp {

@@ -1,5 +1,6 @@
 //! API tests: the real application on port 0 with a fresh database, driven over HTTP.
 
+mod analysis;
 mod applications;
 mod auth;
 mod banners;

@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod extract;
+pub mod fetch;
+pub mod guard;
+pub mod links;
+pub mod resolve;
+mod robots;
+pub mod scrape;
+
+pub use config::{MAX_BODY_BYTES, MAX_COMPANY_PAGES, MAX_REDIRECTS, ScraperConfig, USER_AGENT};
+pub use fetch::{Document, FetchError, Fetcher};
+pub use guard::{AddressClass, Guard, GuardPolicy, Refusal, Target, classify};
+pub use resolve::{Resolver, StaticResolver, SystemResolver};
+pub use scrape::Scraper;
