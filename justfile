@@ -28,6 +28,7 @@ bench:
     bash scripts/bench-read.sh
     bash scripts/bench-submit.sh
     bash scripts/bench-upload-memory.sh
+    bash scripts/bench-analyze.sh
 
 # Everything CI runs.
 ci:

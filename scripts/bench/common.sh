@@ -74,7 +74,8 @@ fresh_database() {
 }
 
 # start_server DATABASE [VAR=value ...]: the release server on PORT with a bootstrap account
-# (EMAIL, PASSWORD); returns once /readyz answers 200. Sets SERVER_PID.
+# (EMAIL, PASSWORD) and no background analysis workers (seeded partners' domains are not real);
+# returns once /readyz answers 200. Sets SERVER_PID.
 start_server() {
   local database="$1"
   shift
@@ -82,7 +83,7 @@ start_server() {
   env DATABASE_URL="${PG_URL}/${database}" \
     HOST=127.0.0.1 PORT="${PORT}" APP_ENV=development \
     BOOTSTRAP_EMAIL="${EMAIL}" BOOTSTRAP_PASSWORD="${PASSWORD}" \
-    BOOTSTRAP_ORGANIZATION=Bench RUST_LOG=warn "$@" \
+    BOOTSTRAP_ORGANIZATION=Bench RUST_LOG=warn ANALYSIS_WORKERS=0 "$@" \
     target/release/partneros serve >"${WORK}/server.log" 2>&1 &
   SERVER_PID=$!
   local i code

@@ -28,7 +28,7 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(
         title = "Partners API",
-        description = "Partner relationship management: partner records, organizations, members and API keys.
+        description = "Partner relationship management: partner records and their AI analysis, organizations, members, API keys, application forms and legal templates.
 
 Conventions: JSON in and out, camelCase keys, lowercase hyphenated UUIDs, timestamps as ISO 8601 UTC with milliseconds and `Z`. \
 Errors are `{\"error\", \"code\", \"details\"?}`; every response carries `x-request-id`.
@@ -41,7 +41,8 @@ When both are sent, the header wins.
 - API keys carry `admin`, `member` or `viewer`; they cannot manage sessions or create organizations.
 - A hand-set `tier` is marked `tierSource: manual` unless the request says otherwise.
 - JSON bodies are limited to 64 KiB; a body that is not `application/json` gets 415.
-- Invitation tokens are returned once to the inviting admin and emitted in the `invitation_created` outbox event for delivery.",
+- Invitation tokens are returned once to the inviting admin and emitted in the `invitation_created` outbox event for delivery.
+- Analysis: enrichments are cached 7 days per normalized domain and enricher, shared across organizations (an unreadable site for 1 hour); one analysis per domain runs at a time across instances, others wait up to 150 s (then 503). An analysis sets `tier` from the fit score with `tierSource: auto` unless the tier was set by hand. The ideal partner profile is read by internal roles and replaced (`PUT`) by owners and admins.",
         version = "0.1.0"
     ),
     modifiers(&SecuritySchemes),

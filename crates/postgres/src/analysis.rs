@@ -3,18 +3,18 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::models::{TxError, record_event};
-use crate::partners::load_one;
+use crate::models::{ContactRow, PartnerRow, partner as partner_of};
 use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use partneros_domain::StoreError;
 use partneros_domain::analysis::scoring::IdealPartnerProfile;
 use partneros_domain::analysis::store::{
-    AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome, PartnerAnalysis,
+    AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
+    PartnerAnalysis,
 };
 use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
 use partneros_domain::partner::Partner;
@@ -66,8 +66,162 @@ struct ClaimedJob {
     max_attempts: i32,
 }
 
+/// A partner row with its primary contact's columns (`contact_*`, null without one).
+#[derive(QueryableByName)]
+struct PartnerWithContact {
+    #[diesel(embed)]
+    partner: PartnerRow,
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    contact_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    contact_user_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    contact_first_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    contact_last_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    contact_email: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+    contact_created_at: Option<DateTime<Utc>>,
+}
+
+impl PartnerWithContact {
+    fn into_partner(self) -> Result<Partner, StoreError> {
+        let p = self.partner;
+        let contact = match (
+            self.contact_id,
+            self.contact_first_name,
+            self.contact_last_name,
+            self.contact_email,
+            self.contact_created_at,
+        ) {
+            (Some(id), Some(first_name), Some(last_name), Some(email), Some(created_at)) => {
+                Some(ContactRow {
+                    id,
+                    organization_id: p.organization_id,
+                    partner_id: p.id,
+                    user_id: self.contact_user_id,
+                    first_name,
+                    last_name,
+                    email,
+                    is_primary: true,
+                    created_at,
+                })
+            }
+            _ => None,
+        };
+        partner_of(p, contact)
+    }
+}
+
+/// The analysis write: the partner's fields and the `partner_analyzed` event in one statement
+/// (so one round trip, atomically), answering the updated partner with its contact. Hand-set
+/// products stay and enriched ones follow them; a tier set by hand is left alone.
+const SAVE_ANALYSIS: &str = "\
+WITH u AS (
+  UPDATE partners SET industry = $3, description = $4, employees = $5, employees_range = $6,
+    company_revenue = $7, regions = $8, languages = $9, services = $10,
+    products = (SELECT coalesce(array_agg(x ORDER BY o), '{}') FROM (
+      SELECT DISTINCT ON (lower(x)) x, o FROM unnest(products || $11::text[])
+        WITH ORDINALITY AS t(x, o) ORDER BY lower(x), o) d),
+    fit_score = $12, ai_insights = $13, analyzed_at = $14, updated_at = $14,
+    tier = CASE WHEN $15::text IS NOT NULL AND tier_source IS DISTINCT FROM 'manual'
+      THEN $15 ELSE tier END,
+    tier_source = CASE WHEN $15::text IS NOT NULL AND tier_source IS DISTINCT FROM 'manual'
+      THEN 'auto' ELSE tier_source END
+  WHERE organization_id = $1 AND id = $2
+  RETURNING partners.*
+), e AS (
+  INSERT INTO events (id, organization_id, kind, payload, created_at)
+  SELECT $16, u.organization_id, 'partner_analyzed', $17, $14 FROM u
+)
+SELECT u.*, c.id AS contact_id, c.user_id AS contact_user_id, c.first_name AS contact_first_name,
+  c.last_name AS contact_last_name, c.email AS contact_email, c.created_at AS contact_created_at
+FROM u LEFT JOIN partner_contacts c
+  ON c.organization_id = u.organization_id AND c.partner_id = u.id AND c.is_primary";
+
 #[async_trait]
 impl AnalysisStore for Database {
+    async fn analysis_context(
+        &self,
+        organization: OrganizationId,
+        partner: PartnerId,
+        enriched_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AnalysisContext>, StoreError> {
+        let mut conn = self.conn().await?;
+        type Row = (
+            PartnerRow,
+            Option<ContactRow>,
+            Option<serde_json::Value>,
+            Option<serde_json::Value>,
+            Option<serde_json::Value>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        );
+        let row: Option<Row> = partners::table
+            .left_join(
+                partner_contacts::table.on(partner_contacts::partner_id
+                    .eq(partners::id)
+                    .and(partner_contacts::organization_id.eq(partners::organization_id))
+                    .and(partner_contacts::is_primary)),
+            )
+            .left_join(
+                ideal_partner_profiles::table
+                    .on(ideal_partner_profiles::organization_id.eq(partners::organization_id)),
+            )
+            .left_join(
+                domain_enrichments::table.on(domain_enrichments::domain
+                    .nullable()
+                    .eq(partners::domain)
+                    .and(domain_enrichments::enriched_by.eq(enriched_by))
+                    .and(domain_enrichments::expires_at.gt(now))),
+            )
+            .filter(partners::organization_id.eq(organization.as_uuid()))
+            .filter(partners::id.eq(partner.as_uuid()))
+            .select((
+                PartnerRow::as_select(),
+                Option::<ContactRow>::as_select(),
+                ideal_partner_profiles::profile.nullable(),
+                domain_enrichments::profile.nullable(),
+                domain_enrichments::sources.nullable(),
+                domain_enrichments::fetched_at.nullable(),
+                domain_enrichments::expires_at.nullable(),
+            ))
+            .first(&mut conn)
+            .await
+            .optional()
+            .store()?;
+        let Some((p, c, ideal, profile, sources, fetched_at, expires_at)) = row else {
+            return Ok(None);
+        };
+        let cached = match (p.domain.clone(), profile, sources, fetched_at, expires_at) {
+            (Some(domain), Some(profile), Some(sources), Some(fetched_at), Some(expires_at)) => {
+                Some(CachedEnrichment {
+                    domain,
+                    enriched_by: enriched_by.to_owned(),
+                    profile: serde_json::from_value(profile).map_err(json_err)?,
+                    sources: serde_json::from_value(sources).map_err(json_err)?,
+                    fetched_at,
+                    expires_at,
+                })
+            }
+            _ => None,
+        };
+        if p.domain.is_some() {
+            let result = if cached.is_some() { "hit" } else { "miss" };
+            metrics::counter!("analysis_cache_lookups_total", "result" => result).increment(1);
+        }
+        Ok(Some(AnalysisContext {
+            partner: partner_of(p, c)?,
+            ideal: ideal
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(json_err)?,
+            cached,
+        }))
+    }
+
     async fn cached_enrichment(
         &self,
         domain: &str,
@@ -247,67 +401,38 @@ impl AnalysisStore for Database {
         partner: PartnerId,
         analysis: PartnerAnalysis,
     ) -> Result<Option<Partner>, StoreError> {
+        use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text};
         let mut conn = self.conn().await?;
-        let org = organization.as_uuid();
-        let id = partner.as_uuid();
-        let saved = conn
-            .transaction::<_, TxError, _>(async move |conn| {
-                let p = &analysis.profile;
-                // Hand-set products stay; enriched ones are added after them.
-                let n = diesel::sql_query(
-                    "UPDATE partners SET industry = $3, description = $4, employees = $5, \
-                     employees_range = $6, company_revenue = $7, regions = $8, languages = $9, \
-                     services = $10, \
-                     products = (SELECT coalesce(array_agg(x ORDER BY o), '{}') FROM ( \
-                        SELECT DISTINCT ON (lower(x)) x, o FROM unnest(products || $11::text[]) \
-                        WITH ORDINALITY AS u(x, o) ORDER BY lower(x), o) d), \
-                     fit_score = $12, ai_insights = $13, analyzed_at = $14, updated_at = $14, \
-                     tier = CASE WHEN $15::text IS NOT NULL AND tier_source IS DISTINCT FROM 'manual' \
-                            THEN $15 ELSE tier END, \
-                     tier_source = CASE WHEN $15::text IS NOT NULL AND tier_source IS DISTINCT FROM 'manual' \
-                            THEN 'auto' ELSE tier_source END \
-                     WHERE organization_id = $1 AND id = $2",
-                )
-                .bind::<SqlUuid, _>(org)
-                .bind::<SqlUuid, _>(id)
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(&p.industry)
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(&p.description)
-                .bind::<diesel::sql_types::Nullable<Integer>, _>(p.employees)
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(&p.employees_range)
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(&p.company_revenue)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&p.regions)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&p.languages)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&p.services)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&p.products)
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::SmallInt>, _>(analysis.fit_score)
-                .bind::<diesel::sql_types::Jsonb, _>(&analysis.ai_insights)
-                .bind::<Timestamptz, _>(analysis.analyzed_at)
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(&analysis.auto_tier)
-                .execute(conn)
-                .await?;
-                if n == 0 {
-                    return Ok(false);
-                }
-                record_event(
-                    conn,
-                    Some(organization),
-                    "partner_analyzed",
-                    serde_json::json!({
-                        "partnerId": id,
-                        "fitScore": analysis.fit_score,
-                        "enrichedBy": analysis.ai_insights.get("enrichedBy"),
-                        "cached": analysis.ai_insights.get("cached"),
-                    }),
-                    analysis.analyzed_at,
-                )
-                .await?;
-                Ok(true)
-            })
-            .await?;
-        if !saved {
-            return Ok(None);
-        }
-        load_one(&mut conn, org, id).await
+        let p = &analysis.profile;
+        let event = serde_json::json!({
+            "partnerId": partner,
+            "fitScore": analysis.fit_score,
+            "enrichedBy": analysis.ai_insights.get("enrichedBy"),
+            "cached": analysis.ai_insights.get("cached"),
+        });
+        let row: Option<PartnerWithContact> = diesel::sql_query(SAVE_ANALYSIS)
+            .bind::<SqlUuid, _>(organization.as_uuid())
+            .bind::<SqlUuid, _>(partner.as_uuid())
+            .bind::<Nullable<Text>, _>(&p.industry)
+            .bind::<Nullable<Text>, _>(&p.description)
+            .bind::<Nullable<Integer>, _>(p.employees)
+            .bind::<Nullable<Text>, _>(&p.employees_range)
+            .bind::<Nullable<Text>, _>(&p.company_revenue)
+            .bind::<Array<Text>, _>(&p.regions)
+            .bind::<Array<Text>, _>(&p.languages)
+            .bind::<Array<Text>, _>(&p.services)
+            .bind::<Array<Text>, _>(&p.products)
+            .bind::<Nullable<SmallInt>, _>(analysis.fit_score)
+            .bind::<Jsonb, _>(&analysis.ai_insights)
+            .bind::<Timestamptz, _>(analysis.analyzed_at)
+            .bind::<Nullable<Text>, _>(&analysis.auto_tier)
+            .bind::<SqlUuid, _>(Uuid::now_v7())
+            .bind::<Jsonb, _>(&event)
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .store()?;
+        row.map(PartnerWithContact::into_partner).transpose()
     }
 
     async fn partner_ids(

@@ -208,6 +208,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     affiliate_links,
     submissions,
+    ideal_partner_profiles,
+    domain_enrichments,
 );
 
 diesel::table! {

@@ -159,7 +159,6 @@ pub fn services(
     let analysis = AnalysisService::new(
         db.clone(),
         db.clone(),
-        db.clone(),
         externals.scraper,
         externals.model,
         clock.clone(),

@@ -35,10 +35,30 @@ pub struct PartnerAnalysis {
     pub analyzed_at: DateTime<Utc>,
 }
 
+/// What an analysis starts from, read in one round trip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisContext {
+    pub partner: Partner,
+    /// The organization's ideal partner profile, if one is set.
+    pub ideal: Option<IdealPartnerProfile>,
+    /// The unexpired cache entry of the partner's domain by the requested enricher.
+    pub cached: Option<CachedEnrichment>,
+}
+
 /// The analysis storage. Every method but the cache and lease ones is scoped to an organization.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait AnalysisStore: Send + Sync {
+    /// The partner of the organization with its ideal profile and the unexpired cache entry of
+    /// its domain by `enriched_by` at `now`; `Ok(None)` when there is no such partner.
+    async fn analysis_context(
+        &self,
+        organization: OrganizationId,
+        partner: PartnerId,
+        enriched_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AnalysisContext>, StoreError>;
+
     /// The unexpired entry of `domain` by `enriched_by` at `now`.
     async fn cached_enrichment(
         &self,

@@ -19,7 +19,6 @@ use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
 use crate::identity::Principal;
 use crate::ids::{OrganizationId, PartnerId};
 use crate::partner::{Partner, TierSource};
-use crate::ports::PartnerStore;
 use crate::time::format_timestamp;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -117,7 +116,6 @@ struct Enrichment {
 }
 
 pub struct AnalysisService {
-    partners: Arc<dyn PartnerStore>,
     store: Arc<dyn AnalysisStore>,
     jobs: Arc<dyn AnalysisJobs>,
     scraper: Arc<dyn WebScraper>,
@@ -128,7 +126,6 @@ pub struct AnalysisService {
 
 impl AnalysisService {
     pub fn new(
-        partners: Arc<dyn PartnerStore>,
         store: Arc<dyn AnalysisStore>,
         jobs: Arc<dyn AnalysisJobs>,
         scraper: Arc<dyn WebScraper>,
@@ -137,7 +134,6 @@ impl AnalysisService {
         settings: AnalysisSettings,
     ) -> Self {
         Self {
-            partners,
             store,
             jobs,
             scraper,
@@ -174,23 +170,23 @@ impl AnalysisService {
         refresh: bool,
     ) -> Result<AnalysisOutcome, AnalysisError> {
         let started = self.clock.now();
-        let partner = self
-            .partners
-            .get_partner(organization, id)
+        let context = self
+            .store
+            .analysis_context(organization, id, &self.enricher(), started)
             .await?
             .ok_or(AnalysisError::NotFound)?;
-        let ideal = self
-            .store
-            .ideal_profile(organization)
-            .await?
-            .map(|(p, _)| p)
-            .unwrap_or_default();
-        let enrichment = match partner.domain.as_deref() {
-            Some(domain) => {
+        let partner = context.partner;
+        let ideal = context.ideal.unwrap_or_default();
+        let enrichment = match (partner.domain.as_deref(), context.cached) {
+            (Some(_), Some(entry)) if !refresh => Enrichment {
+                entry,
+                cached: true,
+            },
+            (Some(domain), _) => {
                 self.domain_enrichment(&partner, domain, refresh, started)
                     .await?
             }
-            None => Enrichment {
+            (None, _) => Enrichment {
                 entry: self
                     .compute(&partner.name, None, SiteSnapshot::default())
                     .await?,
@@ -217,8 +213,8 @@ impl AnalysisService {
         Ok(AnalysisOutcome { partner, insights })
     }
 
-    /// The cached enrichment of `domain`, or a new one made under the domain's single-flight
-    /// lease. `refresh` skips entries older than this request.
+    /// A new enrichment of `domain` made under the domain's single-flight lease (or the one the
+    /// previous holder just made). `refresh` skips entries older than this request.
     async fn domain_enrichment(
         &self,
         partner: &Partner,
@@ -228,17 +224,6 @@ impl AnalysisService {
     ) -> Result<Enrichment, AnalysisError> {
         let enricher = self.enricher();
         let usable = |e: &CachedEnrichment| !refresh || e.fetched_at > started;
-        if !refresh
-            && let Some(entry) = self
-                .store
-                .cached_enrichment(domain, &enricher, started)
-                .await?
-        {
-            return Ok(Enrichment {
-                entry,
-                cached: true,
-            });
-        }
         let holder = uuid::Uuid::new_v4();
         let leased = self
             .store
@@ -444,9 +429,8 @@ mod tests {
     use super::*;
     use crate::analysis::model::{MockLanguageModel, ModelAnswer};
     use crate::analysis::site::{MockWebScraper, PageExtract, Source, SourceStatus};
-    use crate::analysis::store::{MockAnalysisJobs, MockAnalysisStore};
+    use crate::analysis::store::{AnalysisContext, MockAnalysisJobs, MockAnalysisStore};
     use crate::clock::ManualClock;
-    use crate::ports::MockPartnerStore;
     use crate::services::fixtures::principal;
     use crate::services::partners::tests_support::partner;
     use crate::values::Role;
@@ -457,7 +441,6 @@ mod tests {
     }
 
     struct Fixture {
-        partners: MockPartnerStore,
         store: MockAnalysisStore,
         jobs: MockAnalysisJobs,
         scraper: MockWebScraper,
@@ -465,28 +448,38 @@ mod tests {
     }
 
     impl Fixture {
-        /// A partner with domain acme.com in `org`, no ideal profile set.
-        fn new(org: OrganizationId) -> Self {
-            let mut partners = MockPartnerStore::new();
-            partners.expect_get_partner().returning(move |o, id| {
-                let mut p = partner(o);
-                p.id = id;
-                p.domain = Some("acme.com".into());
-                Ok((o == org).then_some(p))
-            });
+        /// A partner with domain acme.com in `org`, no ideal profile set, `cached` in the cache.
+        fn with(
+            org: OrganizationId,
+            domain: Option<&str>,
+            cached: Option<CachedEnrichment>,
+        ) -> Self {
+            let domain = domain.map(str::to_owned);
             let mut store = MockAnalysisStore::new();
-            store.expect_ideal_profile().returning(|_| Ok(None));
+            store
+                .expect_analysis_context()
+                .returning(move |o, id, _, _| {
+                    let mut p = partner(o);
+                    p.id = id;
+                    p.domain = domain.clone();
+                    Ok((o == org).then(|| AnalysisContext {
+                        partner: p,
+                        ideal: None,
+                        cached: cached.clone(),
+                    }))
+                });
             Self {
-                partners,
                 store,
                 jobs: MockAnalysisJobs::new(),
                 scraper: MockWebScraper::new(),
                 model: None,
             }
         }
+        fn new(org: OrganizationId) -> Self {
+            Self::with(org, Some("acme.com"), None)
+        }
         fn service(self) -> AnalysisService {
             AnalysisService::new(
-                Arc::new(self.partners),
                 Arc::new(self.store),
                 Arc::new(self.jobs),
                 Arc::new(self.scraper),
@@ -541,12 +534,8 @@ mod tests {
     async fn a_cache_hit_scrapes_nothing_and_calls_no_model() {
         let p = principal(Role::Member);
         let org = p.membership().unwrap().organization_id;
-        let mut f = Fixture::new(org);
-        f.store
-            .expect_cached_enrichment()
-            .withf(|d, by, _| d == "acme.com" && by == "heuristic")
-            .times(1)
-            .returning(|_, by, _| Ok(Some(cached(by))));
+        let mut f = Fixture::with(org, Some("acme.com"), Some(cached("heuristic")));
+        f.store.expect_cached_enrichment().never();
         f.store.expect_lease_domain().never();
         f.scraper.expect_scrape().never();
         f.saves();
@@ -567,7 +556,7 @@ mod tests {
         let mut f = Fixture::new(org);
         f.store
             .expect_cached_enrichment()
-            .times(2)
+            .times(1)
             .returning(|_, _, _| Ok(None));
         f.store
             .expect_lease_domain()
@@ -647,8 +636,8 @@ mod tests {
     async fn refresh_skips_the_cache_and_a_held_lease_times_out_as_busy() {
         let p = principal(Role::Member);
         let org = p.membership().unwrap().organization_id;
-        let mut f = Fixture::new(org);
-        // With refresh the first lookup is skipped; no lease in time → Busy (503).
+        let mut f = Fixture::with(org, Some("acme.com"), Some(cached("heuristic")));
+        // With refresh the cached entry is skipped; no lease in time → Busy (503).
         f.store.expect_cached_enrichment().never();
         f.store
             .expect_lease_domain()
@@ -687,11 +676,7 @@ mod tests {
     async fn without_a_domain_the_name_alone_is_used_at_low_confidence() {
         let p = principal(Role::Member);
         let org = p.membership().unwrap().organization_id;
-        let mut f = Fixture::new(org);
-        f.partners = MockPartnerStore::new();
-        f.partners
-            .expect_get_partner()
-            .returning(|o, _| Ok(Some(partner(o))));
+        let mut f = Fixture::with(org, None, None);
         f.store.expect_cached_enrichment().never();
         f.scraper.expect_scrape().never();
         let mut model = MockLanguageModel::new();
