@@ -2,9 +2,10 @@
 # Analysis benchmark: a cached POST /api/partners/{id}/analyze against GET /api/partners/{id}.
 #
 # Builds the release binary, starts it against a fresh `partneros_bench_analyze` database with the
-# heuristic enricher and no background workers, creates one partner, seeds the domain cache for
-# its domain (as an earlier analysis would have), sets an ideal partner profile, then measures
-# both routes with wrk at the same concurrency. Every analyze is a real one: authentication, the
+# heuristic enricher and no background workers, creates PARTNERS partners with their own domains,
+# seeds the domain cache for each (as earlier analyses would have), sets an ideal partner
+# profile, then measures both routes with wrk at the same concurrency, each request picking a
+# random partner (so neither route measures one hot row). Every analyze is a real one: authentication, the
 # partner, the profile and the cache are read, the score is computed and the partner, its
 # insights and a `partner_analyzed` event are written.
 #
@@ -22,7 +23,7 @@ BASE="http://127.0.0.1:${PORT}"
 BENCH_DB=partneros_bench_analyze
 EMAIL=bench@example.com
 PASSWORD=bench-password-1
-DOMAIN=bench-analyze.example
+PARTNERS="${PARTNERS:-200}"
 
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
@@ -34,21 +35,28 @@ fresh_database "${BENCH_DB}"
 start_server "${BENCH_DB}" DB_POOL_SIZE="${CONNS}"
 TOKEN="$(sign_in)"
 
-log "creating the partner and seeding the cache of ${DOMAIN}"
-curl -sS -o "${WORK}/partner.json" -H 'Content-Type: application/json' \
-  -H "Authorization: Bearer ${TOKEN}" \
-  -d "{\"name\":\"Bench\",\"domain\":\"${DOMAIN}\",\"type\":\"technology\",\"primaryContact\":{\"firstName\":\"A\",\"lastName\":\"B\",\"email\":\"a@${DOMAIN}\"}}" \
-  "${BASE}/api/partners"
-PARTNER_ID="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["partner"]["id"])' "${WORK}/partner.json")"
-psql "${PG_URL}/${BENCH_DB}" -qX -v ON_ERROR_STOP=1 <<SQL
+log "creating ${PARTNERS} partners and seeding the cache of their domains"
+for n in $(seq 1 "${PARTNERS}"); do
+  code="$(curl -sS -o "${WORK}/partner.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer ${TOKEN}" \
+    -d "{\"name\":\"Bench ${n}\",\"domain\":\"bench-${n}.example\",\"type\":\"technology\",\"primaryContact\":{\"firstName\":\"A\",\"lastName\":\"B\",\"email\":\"a@bench-${n}.example\"}}" \
+    "${BASE}/api/partners" || true)"
+  [[ "${code}" == 201 ]] || die "POST /api/partners #${n} returned ${code}"
+done
+psql "${PG_URL}/${BENCH_DB}" -qX -v ON_ERROR_STOP=1 <<'SQL'
 INSERT INTO domain_enrichments (domain, enriched_by, profile, sources, fetched_at, expires_at)
-VALUES ('${DOMAIN}', 'heuristic',
-  '{"industry":"Software","description":"CRM software.","employees":120,"employeesRange":"51-200",
-    "companyRevenue":null,"regions":["DACH","US"],"languages":["en","de"],
-    "services":["Implementation","Training"],"products":[],"strengths":[],"risks":[],
-    "summary":"Bench (${DOMAIN}): likely Software.","confidence":"low"}',
-  '[{"url":"https://${DOMAIN}/","status":"fetched"}]', now(), now() + interval '7 days');
+SELECT domain, 'heuristic',
+  jsonb_build_object('industry', 'Software', 'description', 'CRM software.', 'employees', 120,
+    'employeesRange', '51-200', 'companyRevenue', null, 'regions', '["DACH","US"]'::jsonb,
+    'languages', '["en","de"]'::jsonb, 'services', '["Implementation","Training"]'::jsonb,
+    'products', '[]'::jsonb, 'strengths', '[]'::jsonb, 'risks', '[]'::jsonb,
+    'summary', name || ': likely Software.', 'confidence', 'low'),
+  jsonb_build_array(jsonb_build_object('url', 'https://' || domain || '/', 'status', 'fetched')),
+  now(), now() + interval '7 days'
+FROM partners;
 SQL
+psql "${PG_URL}/${BENCH_DB}" -qtAX -c "SELECT id FROM partners ORDER BY created_at" >"${WORK}/ids.txt"
+PARTNER_ID="$(head -n1 "${WORK}/ids.txt")"
 curl -sS -o /dev/null -X PUT -H 'Content-Type: application/json' -H "Authorization: Bearer ${TOKEN}" \
   -d '{"targetIndustries":["Software"],"targetRegions":["DE"],"targetLanguages":["de"],"employeeRange":{"min":50,"max":500},"soughtServices":["Implementation"]}' \
   "${BASE}/api/organization/ideal-partner-profile"
@@ -62,18 +70,24 @@ a = json.load(open(sys.argv[1]))["aiInsights"]
 assert a["cached"] is True and a["fitScore"] is not None, a
 ' "${WORK}/analyze.json" || die "the seeded cache was not used"
 
-cat >"${WORK}/post.lua" <<'LUA'
-wrk.method = "POST"
-LUA
-run_wrk() { # name path [script]
-  log "wrk ${1} ${2} (${THREADS} threads, ${CONNS} connections, ${DURATION})"
-  local script=()
-  [[ $# -ge 3 ]] && script=(-s "$3")
-  wrk -t"${THREADS}" -c"${CONNS}" -d"${DURATION}" --latency "${script[@]}" \
-    -H "Authorization: Bearer ${TOKEN}" "${BASE}${2}" | tee "${WORK}/wrk-${1}.txt" >&2
+# One wrk script for both routes: a random partner per request.
+write_lua() { # method suffix
+  {
+    echo "local ids = {}"
+    echo "for line in io.lines(\"${WORK}/ids.txt\") do ids[#ids + 1] = line end"
+    echo "wrk.method = \"$1\""
+    echo "request = function() return wrk.format(nil, \"/api/partners/\" .. ids[math.random(#ids)] .. \"$2\") end"
+  } >"${WORK}/$1.lua"
 }
-run_wrk get "/api/partners/${PARTNER_ID}"
-run_wrk analyze "/api/partners/${PARTNER_ID}/analyze" "${WORK}/post.lua"
+write_lua GET ""
+write_lua POST "/analyze"
+run_wrk() { # name script
+  log "wrk ${1} (${THREADS} threads, ${CONNS} connections, ${DURATION}, random partner of ${PARTNERS})"
+  wrk -t"${THREADS}" -c"${CONNS}" -d"${DURATION}" --latency -s "$2" \
+    -H "Authorization: Bearer ${TOKEN}" "${BASE}" | tee "${WORK}/wrk-${1}.txt" >&2
+}
+run_wrk get "${WORK}/GET.lua"
+run_wrk analyze "${WORK}/POST.lua"
 events="$(psql "${PG_URL}/${BENCH_DB}" -qtAX -c "SELECT count(*) FROM events WHERE kind = 'partner_analyzed'")"
 
 python3 - "${WORK}" "${CONNS}" "${DURATION}" "${events}" <<'PY'

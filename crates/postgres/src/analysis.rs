@@ -3,6 +3,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
+use crate::identity::{authenticate_on, session_principal, touch_session};
 use crate::models::{ContactRow, PartnerRow, partner as partner_of};
 use crate::schema::*;
 use async_trait::async_trait;
@@ -16,8 +17,10 @@ use partneros_domain::analysis::store::{
     AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
     PartnerAnalysis,
 };
+use partneros_domain::identity::{Credential, Principal, SESSION_TOUCH_INTERVAL};
 use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
 use partneros_domain::partner::Partner;
+use partneros_domain::values::Role;
 use uuid::Uuid;
 
 /// Attempts of a background analysis before it is marked failed.
@@ -114,34 +117,167 @@ impl PartnerWithContact {
     }
 }
 
-/// The analysis write: the partner's fields and the `partner_analyzed` event in one statement
-/// (so one round trip, atomically), answering the updated partner with its contact. Hand-set
-/// products stay and enriched ones follow them; a tier set by hand is left alone.
+/// The analysis write (`save_partner_analysis`, see the migration) answering the updated
+/// partner with its primary contact, in one round trip.
 const SAVE_ANALYSIS: &str = "\
-WITH u AS (
-  UPDATE partners SET industry = $3, description = $4, employees = $5, employees_range = $6,
-    company_revenue = $7, regions = $8, languages = $9, services = $10,
-    products = (SELECT coalesce(array_agg(x ORDER BY o), '{}') FROM (
-      SELECT DISTINCT ON (lower(x)) x, o FROM unnest(products || $11::text[])
-        WITH ORDINALITY AS t(x, o) ORDER BY lower(x), o) d),
-    fit_score = $12, ai_insights = $13, analyzed_at = $14, updated_at = $14,
-    tier = CASE WHEN $15::text IS NOT NULL AND tier_source IS DISTINCT FROM 'manual'
-      THEN $15 ELSE tier END,
-    tier_source = CASE WHEN $15::text IS NOT NULL AND tier_source IS DISTINCT FROM 'manual'
-      THEN 'auto' ELSE tier_source END
-  WHERE organization_id = $1 AND id = $2
-  RETURNING partners.*
-), e AS (
-  INSERT INTO events (id, organization_id, kind, payload, created_at)
-  SELECT $16, u.organization_id, 'partner_analyzed', $17, $14 FROM u
-)
 SELECT u.*, c.id AS contact_id, c.user_id AS contact_user_id, c.first_name AS contact_first_name,
   c.last_name AS contact_last_name, c.email AS contact_email, c.created_at AS contact_created_at
-FROM u LEFT JOIN partner_contacts c
+FROM save_partner_analysis($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) u
+LEFT JOIN partner_contacts c
   ON c.organization_id = u.organization_id AND c.partner_id = u.id AND c.is_primary";
+
+/// The columns of an analysis context that follow the partner and its contact: the ideal
+/// profile, and the cache entry's profile, sources, fetched and expiry times.
+type ContextTail = (
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+fn context_of(
+    p: PartnerRow,
+    c: Option<ContactRow>,
+    (ideal, profile, sources, fetched_at, expires_at): ContextTail,
+    enriched_by: &str,
+) -> Result<AnalysisContext, StoreError> {
+    let cached = match (p.domain.clone(), profile, sources, fetched_at, expires_at) {
+        (Some(domain), Some(profile), Some(sources), Some(fetched_at), Some(expires_at)) => {
+            Some(CachedEnrichment {
+                domain,
+                enriched_by: enriched_by.to_owned(),
+                profile: serde_json::from_value(profile).map_err(json_err)?,
+                sources: serde_json::from_value(sources).map_err(json_err)?,
+                fetched_at,
+                expires_at,
+            })
+        }
+        _ => None,
+    };
+    if p.domain.is_some() {
+        let result = if cached.is_some() { "hit" } else { "miss" };
+        metrics::counter!("analysis_cache_lookups_total", "result" => result).increment(1);
+    }
+    Ok(AnalysisContext {
+        partner: partner_of(p, c)?,
+        ideal: ideal
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(json_err)?,
+        cached,
+    })
+}
 
 #[async_trait]
 impl AnalysisStore for Database {
+    async fn analysis_context_as(
+        &self,
+        credential: Credential,
+        partner: PartnerId,
+        enriched_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Principal, Option<AnalysisContext>)>, StoreError> {
+        let Credential::Session(hash) = credential else {
+            // Machine clients: authenticate, then read.
+            let mut conn = self.conn().await?;
+            let Some(principal) = authenticate_on(&mut conn, credential, now).await? else {
+                return Ok(None);
+            };
+            drop(conn);
+            let context = match principal.membership() {
+                Some(m) if m.role.is_internal() => {
+                    self.analysis_context(m.organization_id, partner, enriched_by, now)
+                        .await?
+                }
+                _ => None,
+            };
+            return Ok(Some((principal, context)));
+        };
+        let mut conn = self.conn().await?;
+        // One statement: the live session, its membership, and the partner (with its contact,
+        // the organization's ideal profile and the domain's cache entry) only when it belongs
+        // to that membership's organization.
+        type Row = (
+            Uuid,
+            Uuid,
+            DateTime<Utc>,
+            Option<Uuid>,
+            Option<String>,
+            Option<Uuid>,
+            Option<PartnerRow>,
+            Option<ContactRow>,
+            ContextTail,
+        );
+        let row: Option<Row> = sessions::table
+            .left_join(
+                members::table.on(members::user_id.eq(sessions::user_id).and(
+                    members::organization_id
+                        .nullable()
+                        .eq(sessions::active_organization_id),
+                )),
+            )
+            .left_join(
+                partners::table.on(partners::id
+                    .eq(partner.as_uuid())
+                    .and(partners::organization_id.eq(members::organization_id))
+                    .and(members::role.ne(Role::Partner.as_str()))),
+            )
+            .left_join(
+                partner_contacts::table.on(partner_contacts::partner_id
+                    .eq(partners::id)
+                    .and(partner_contacts::organization_id.eq(partners::organization_id))
+                    .and(partner_contacts::is_primary)),
+            )
+            .left_join(
+                ideal_partner_profiles::table
+                    .on(ideal_partner_profiles::organization_id.eq(partners::organization_id)),
+            )
+            .left_join(
+                domain_enrichments::table.on(domain_enrichments::domain
+                    .nullable()
+                    .eq(partners::domain)
+                    .and(domain_enrichments::enriched_by.eq(enriched_by))
+                    .and(domain_enrichments::expires_at.gt(now))),
+            )
+            .filter(sessions::token_hash.eq(hash.as_bytes().as_slice()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::idle_expires_at.gt(now))
+            .filter(sessions::absolute_expires_at.gt(now))
+            .select((
+                sessions::id,
+                sessions::user_id,
+                sessions::last_seen_at,
+                members::organization_id.nullable(),
+                members::role.nullable(),
+                members::partner_id.nullable(),
+                Option::<PartnerRow>::as_select(),
+                Option::<ContactRow>::as_select(),
+                (
+                    ideal_partner_profiles::profile.nullable(),
+                    domain_enrichments::profile.nullable(),
+                    domain_enrichments::sources.nullable(),
+                    domain_enrichments::fetched_at.nullable(),
+                    domain_enrichments::expires_at.nullable(),
+                ),
+            ))
+            .first(&mut conn)
+            .await
+            .optional()
+            .store()?;
+        let Some((session_id, user_id, last_seen_at, org, role, partner_of_member, p, c, tail)) =
+            row
+        else {
+            return Ok(None);
+        };
+        if last_seen_at < now - SESSION_TOUCH_INTERVAL {
+            touch_session(&mut conn, session_id, now).await?;
+        }
+        let principal = session_principal(session_id, user_id, org, role, partner_of_member)?;
+        let context = p.map(|p| context_of(p, c, tail, enriched_by)).transpose()?;
+        Ok(Some((principal, context)))
+    }
+
     async fn analysis_context(
         &self,
         organization: OrganizationId,
@@ -195,31 +331,13 @@ impl AnalysisStore for Database {
         let Some((p, c, ideal, profile, sources, fetched_at, expires_at)) = row else {
             return Ok(None);
         };
-        let cached = match (p.domain.clone(), profile, sources, fetched_at, expires_at) {
-            (Some(domain), Some(profile), Some(sources), Some(fetched_at), Some(expires_at)) => {
-                Some(CachedEnrichment {
-                    domain,
-                    enriched_by: enriched_by.to_owned(),
-                    profile: serde_json::from_value(profile).map_err(json_err)?,
-                    sources: serde_json::from_value(sources).map_err(json_err)?,
-                    fetched_at,
-                    expires_at,
-                })
-            }
-            _ => None,
-        };
-        if p.domain.is_some() {
-            let result = if cached.is_some() { "hit" } else { "miss" };
-            metrics::counter!("analysis_cache_lookups_total", "result" => result).increment(1);
-        }
-        Ok(Some(AnalysisContext {
-            partner: partner_of(p, c)?,
-            ideal: ideal
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(json_err)?,
-            cached,
-        }))
+        context_of(
+            p,
+            c,
+            (ideal, profile, sources, fetched_at, expires_at),
+            enriched_by,
+        )
+        .map(Some)
     }
 
     async fn cached_enrichment(

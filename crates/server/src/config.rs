@@ -79,6 +79,9 @@ pub struct Config {
     pub analysis_workers: usize,
     /// How often an idle analysis worker looks for due jobs.
     pub analysis_poll: Duration,
+    /// Whether analyses read partners' websites (`ANALYSIS_SCRAPE`); off, they use what is
+    /// known without any outbound request to the partner.
+    pub analysis_scrape: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -334,6 +337,7 @@ impl Config {
             turnstile_verify_url: partneros_turnstile::CLOUDFLARE_SITEVERIFY_URL.into(),
             analysis_workers,
             analysis_poll: Duration::from_millis(1000),
+            analysis_scrape: vars.bool("ANALYSIS_SCRAPE", true)?,
         })
     }
 }

@@ -111,9 +111,13 @@ impl Externals {
             }
             None => None,
         };
-        let scraper = Arc::new(partneros_web_fetch::Scraper::new(
-            &partneros_web_fetch::ScraperConfig::default(),
-        ));
+        let scraper: Arc<dyn WebScraper> = if config.analysis_scrape {
+            Arc::new(partneros_web_fetch::Scraper::new(
+                &partneros_web_fetch::ScraperConfig::default(),
+            ))
+        } else {
+            Arc::new(partneros_web_fetch::NoScraping)
+        };
         Ok(Self {
             esign,
             files,

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
+mod disabled;
 pub mod extract;
 pub mod fetch;
 pub mod guard;
@@ -10,6 +11,7 @@ mod robots;
 pub mod scrape;
 
 pub use config::{MAX_BODY_BYTES, MAX_COMPANY_PAGES, MAX_REDIRECTS, ScraperConfig, USER_AGENT};
+pub use disabled::NoScraping;
 pub use fetch::{Document, FetchError, Fetcher};
 pub use guard::{AddressClass, Guard, GuardPolicy, Refusal, Target, classify};
 pub use resolve::{Resolver, StaticResolver, SystemResolver};

@@ -12,11 +12,12 @@ use crate::analysis::sanitize::sanitize;
 use crate::analysis::scoring::{FitScore, IdealPartnerProfile, score};
 use crate::analysis::site::{SiteSnapshot, WebScraper};
 use crate::analysis::store::{
-    AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome, PartnerAnalysis,
+    AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
+    PartnerAnalysis,
 };
 use crate::clock::Clock;
 use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::Principal;
+use crate::identity::{Credential, Principal};
 use crate::ids::{OrganizationId, PartnerId};
 use crate::partner::{Partner, TierSource};
 use crate::time::format_timestamp;
@@ -28,6 +29,8 @@ use std::sync::Arc;
 pub enum AnalysisError {
     #[error(transparent)]
     Access(#[from] AccessError),
+    #[error("authentication required: the session is missing, unknown, expired or revoked")]
+    Unauthorized,
     #[error("partner not found")]
     NotFound,
     #[error(transparent)]
@@ -44,6 +47,7 @@ impl Classify for AnalysisError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Access(e) => e.kind(),
+            Self::Unauthorized => ErrorKind::Unauthorized,
             Self::NotFound => ErrorKind::NotFound,
             Self::Invalid(_) => ErrorKind::Validation,
             Self::Upstream(_) => ErrorKind::Upstream,
@@ -162,6 +166,25 @@ impl AnalysisService {
         self.analyze_in(m.organization_id, id, refresh).await
     }
 
+    /// Authenticates and analyzes, reading the credential, the partner, the ideal profile and
+    /// the cache in one storage round trip (the common, cached case needs no other).
+    pub async fn analyze_with_credential(
+        &self,
+        credential: Credential,
+        id: PartnerId,
+        refresh: bool,
+    ) -> Result<AnalysisOutcome, AnalysisError> {
+        let started = self.clock.now();
+        let (principal, context) = self
+            .store
+            .analysis_context_as(credential, id, &self.enricher(), started)
+            .await?
+            .ok_or(AnalysisError::Unauthorized)?;
+        let m = access::writer(&principal)?;
+        let context = context.ok_or(AnalysisError::NotFound)?;
+        self.run(m.organization_id, context, refresh, started).await
+    }
+
     /// Analyzes a partner on the system's behalf (background jobs, the CLI).
     pub async fn analyze_in(
         &self,
@@ -175,6 +198,17 @@ impl AnalysisService {
             .analysis_context(organization, id, &self.enricher(), started)
             .await?
             .ok_or(AnalysisError::NotFound)?;
+        self.run(organization, context, refresh, started).await
+    }
+
+    async fn run(
+        &self,
+        organization: OrganizationId,
+        context: AnalysisContext,
+        refresh: bool,
+        started: DateTime<Utc>,
+    ) -> Result<AnalysisOutcome, AnalysisError> {
+        let id = context.partner.id;
         let partner = context.partner;
         let ideal = context.ideal.unwrap_or_default();
         let enrichment = match (partner.domain.as_deref(), context.cached) {
@@ -195,16 +229,22 @@ impl AnalysisService {
         };
         let fit = score(&enrichment.entry.profile, &ideal);
         let analyzed_at = self.clock.now();
-        let insights = insights(&enrichment, &fit);
         let analysis = PartnerAnalysis {
             profile: enrichment.entry.profile.clone(),
             fit_score: fit.overall.map(i16::from),
             auto_tier: (partner.tier_source != Some(TierSource::Manual))
                 .then(|| fit.overall.map(|s| tier_for(s).to_owned()))
                 .flatten(),
-            ai_insights: insights.clone(),
+            ai_insights: insights(&enrichment, &fit),
             analyzed_at,
         };
+        // Re-analyzing with the same cached enrichment and the same ideal profile would write
+        // exactly what is stored: the stored analysis stands (no write, no event).
+        if enrichment.cached && already_stored(&partner, &analysis) {
+            let insights = partner.ai_insights.clone().unwrap_or(analysis.ai_insights);
+            return Ok(AnalysisOutcome { partner, insights });
+        }
+        let insights = analysis.ai_insights.clone();
         let partner = self
             .store
             .save_analysis(organization, id, analysis)
@@ -392,6 +432,48 @@ impl AnalysisService {
     pub async fn queue_depth(&self) -> Result<i64, StoreError> {
         self.jobs.queue_depth().await
     }
+}
+
+/// Whether `partner` already holds everything `analysis` would write (but its time).
+fn already_stored(partner: &Partner, analysis: &PartnerAnalysis) -> bool {
+    // Equal but for `cached` (how the enrichment was obtained, not what it says).
+    let same = |stored: &Value, new: &Value| match (stored.as_object(), new.as_object()) {
+        (Some(a), Some(b)) => {
+            let keys =
+                |o: &serde_json::Map<String, Value>| o.keys().filter(|k| *k != "cached").count();
+            keys(a) == keys(b)
+                && b.iter()
+                    .filter(|(k, _)| *k != "cached")
+                    .all(|(k, v)| a.get(k) == Some(v))
+        }
+        _ => false,
+    };
+    let p = &analysis.profile;
+    let same_insights = partner
+        .ai_insights
+        .as_ref()
+        .is_some_and(|stored| same(stored, &analysis.ai_insights));
+    let same_tier = match &analysis.auto_tier {
+        Some(tier) => {
+            partner.tier.as_deref() == Some(tier.as_str())
+                && partner.tier_source == Some(TierSource::Auto)
+        }
+        None => true,
+    };
+    same_insights
+        && same_tier
+        && partner.fit_score == analysis.fit_score
+        && partner.industry == p.industry
+        && partner.description == p.description
+        && partner.employees == p.employees
+        && partner.employees_range == p.employees_range
+        && partner.company_revenue == p.company_revenue
+        && partner.regions == p.regions
+        && partner.languages == p.languages
+        && partner.services == p.services
+        && p.products
+            .iter()
+            .all(|e| partner.products.iter().any(|s| s.eq_ignore_ascii_case(e)))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -744,6 +826,118 @@ mod tests {
                 .times(1)
                 .returning(|_, _, _| Ok(()));
             assert!(f.service().run_next_job().await.unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_cached_analysis_is_not_written_again() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        // First analysis: capture what is written.
+        let written = Arc::new(std::sync::Mutex::new(None));
+        let mut f = Fixture::with(org, Some("acme.com"), Some(cached("heuristic")));
+        let w = written.clone();
+        f.store
+            .expect_save_analysis()
+            .times(1)
+            .returning(move |o, id, a| {
+                *w.lock().unwrap() = Some(a.clone());
+                let mut p = partner(o);
+                p.id = id;
+                Ok(Some(p))
+            });
+        f.service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        let a = written.lock().unwrap().clone().unwrap();
+
+        // The partner as stored after it.
+        let stored = move |o: OrganizationId| {
+            let mut s = partner(o);
+            s.domain = Some("acme.com".into());
+            s.industry = a.profile.industry.clone();
+            s.fit_score = a.fit_score;
+            s.tier = a.auto_tier.clone();
+            s.tier_source = a.auto_tier.as_ref().map(|_| TierSource::Auto);
+            s.ai_insights = Some(a.ai_insights.clone());
+            s
+        };
+        let context = |stored: Partner, ideal: Option<IdealPartnerProfile>| {
+            let mut store = MockAnalysisStore::new();
+            store
+                .expect_analysis_context()
+                .returning(move |_, _, _, _| {
+                    Ok(Some(AnalysisContext {
+                        partner: stored.clone(),
+                        ideal: ideal.clone(),
+                        cached: Some(cached("heuristic")),
+                    }))
+                });
+            store
+        };
+        let mut f = Fixture::new(org);
+        f.store = context(stored(org), None);
+        f.store.expect_save_analysis().never();
+        let out = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        assert_eq!(out.partner.ai_insights.as_ref(), Some(&out.insights));
+
+        // A changed ideal profile changes the score: written again.
+        let mut f = Fixture::new(org);
+        let ideal = IdealPartnerProfile {
+            target_industries: vec!["Software".into()],
+            ..Default::default()
+        };
+        f.store = context(stored(org), Some(ideal));
+        f.saves();
+        f.service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_one_round_trip_path_maps_credentials_roles_and_tenancy() {
+        let cred = Credential::from_token("ps_x");
+        let cases: [(Option<Role>, bool, ErrorKind); 4] = [
+            (None, false, ErrorKind::Unauthorized),
+            (Some(Role::Partner), false, ErrorKind::Forbidden),
+            (Some(Role::Viewer), true, ErrorKind::Forbidden),
+            (Some(Role::Member), false, ErrorKind::NotFound),
+        ];
+        for (role, found, kind) in cases {
+            let mut store = MockAnalysisStore::new();
+            store
+                .expect_analysis_context_as()
+                .returning(move |_, id, _, _| {
+                    Ok(role.map(|r| {
+                        let p = principal(r);
+                        let org = p.membership().unwrap().organization_id;
+                        let context = found.then(|| {
+                            let mut partner = partner(org);
+                            partner.id = id;
+                            AnalysisContext {
+                                partner,
+                                ideal: None,
+                                cached: None,
+                            }
+                        });
+                        (p, context)
+                    }))
+                });
+            store.expect_save_analysis().never();
+            let mut f = Fixture::new(OrganizationId::generate());
+            f.store = store;
+            let err = f
+                .service()
+                .analyze_with_credential(cred, PartnerId::generate(), false)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), kind, "{role:?}");
         }
     }
 
