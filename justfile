@@ -33,3 +33,14 @@ bench:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Fuzz the pure parsers and validators, one target after another, FUZZ_SECONDS each (default
+# 600); `just fuzz cursor form_data` runs only those. Needs cargo-fuzz (see fuzz/README.md).
+fuzz *targets:
+    bash fuzz/run.sh {{targets}}
+
+# Soak: a fixed-rate mix of reads, partner writes, submissions and cached analyses against the
+# release build for DURATION (default 5m; RATE requests/s, default 40); fails on any error and
+# reports p50/p99 per route and the server's memory trend.
+soak:
+    bash scripts/soak.sh

@@ -163,10 +163,14 @@ impl PartnerDomain {
         }
         let host = host.trim_end_matches('.');
         let ascii = idna::domain_to_ascii(host).map_err(|_| bad("invalid characters"))?;
-        let ascii = match ascii.strip_prefix("www.") {
-            Some(rest) if rest.contains('.') => rest.to_owned(),
-            _ => ascii,
-        };
+        // Every leading `www.` goes (`www.www.acme.com` is acme.com too), but `www.com` stays.
+        let mut stripped = ascii.as_str();
+        while let Some(rest) = stripped.strip_prefix("www.")
+            && rest.contains('.')
+        {
+            stripped = rest;
+        }
+        let ascii = stripped.to_owned();
         if ascii.len() > 253 {
             return Err(bad("too long"));
         }
@@ -353,6 +357,23 @@ mod tests {
             ("user:pw@acme.com/x", "acme.com"),
         ] {
             assert_eq!(PartnerDomain::parse(raw).unwrap().as_str(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn every_leading_www_is_stripped() {
+        // Found by the partner_domain fuzz target: only one `www.` was stripped, so
+        // `www.www.acme.com` was kept as `www.acme.com`, which is not normalized (parsing it
+        // again gives `acme.com`) and is a different key than `acme.com` for the same site.
+        for (raw, want) in [
+            ("www.www.acme.com", "acme.com"),
+            ("https://WWW.www.Acme.com/about", "acme.com"),
+            ("www.www.com", "www.com"),
+            ("www.com", "www.com"),
+        ] {
+            let d = PartnerDomain::parse(raw).unwrap();
+            assert_eq!(d.as_str(), want, "{raw}");
+            assert_eq!(PartnerDomain::parse(d.as_str()).unwrap(), d, "{raw}");
         }
     }
 

@@ -3,6 +3,10 @@
 
 use crate::Database;
 use crate::error::ResultExt;
+use crate::fragments::{
+    SessionColumns, live_session, member_partner_with_contact, session_columns,
+    session_with_membership,
+};
 use crate::identity::{authenticate_on, session_principal, touch_session};
 use crate::models::{ContactRow, PartnerRow, partner as partner_of};
 use crate::schema::*;
@@ -126,6 +130,39 @@ FROM save_partner_analysis($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $1
 LEFT JOIN partner_contacts c
   ON c.organization_id = u.organization_id AND c.partner_id = u.id AND c.is_primary";
 
+/// `$query` (which has `partners`) joined with the organization's ideal profile and the
+/// domain's unexpired cache entry by `$enriched_by`.
+macro_rules! context_joins {
+    ($query:expr, $enriched_by:expr, $now:expr) => {
+        $query
+            .left_join(
+                ideal_partner_profiles::table
+                    .on(ideal_partner_profiles::organization_id.eq(partners::organization_id)),
+            )
+            .left_join(
+                domain_enrichments::table.on(domain_enrichments::domain
+                    .nullable()
+                    .eq(partners::domain)
+                    .and(domain_enrichments::enriched_by.eq($enriched_by))
+                    .and(domain_enrichments::expires_at.gt($now))),
+            )
+    };
+}
+
+/// The columns [`context_joins!`] adds: the ideal profile, and the cache entry's profile,
+/// sources, fetched and expiry times ([`ContextTail`]).
+macro_rules! context_tail {
+    () => {
+        (
+            ideal_partner_profiles::profile.nullable(),
+            domain_enrichments::profile.nullable(),
+            domain_enrichments::sources.nullable(),
+            domain_enrichments::fetched_at.nullable(),
+            domain_enrichments::expires_at.nullable(),
+        )
+    };
+}
+
 /// The columns of an analysis context that follow the partner and its contact: the ideal
 /// profile, and the cache entry's profile, sources, fetched and expiry times.
 type ContextTail = (
@@ -199,73 +236,28 @@ impl AnalysisStore for Database {
         // the organization's ideal profile and the domain's cache entry) only when it belongs
         // to that membership's organization.
         type Row = (
-            Uuid,
-            Uuid,
-            DateTime<Utc>,
-            Option<Uuid>,
-            Option<String>,
-            Option<Uuid>,
+            SessionColumns,
             Option<PartnerRow>,
             Option<ContactRow>,
             ContextTail,
         );
-        let row: Option<Row> = sessions::table
-            .left_join(
-                members::table.on(members::user_id.eq(sessions::user_id).and(
-                    members::organization_id
-                        .nullable()
-                        .eq(sessions::active_organization_id),
-                )),
-            )
-            .left_join(
-                partners::table.on(partners::id
-                    .eq(partner.as_uuid())
-                    .and(partners::organization_id.eq(members::organization_id))
-                    .and(members::role.ne(Role::Partner.as_str()))),
-            )
-            .left_join(
-                partner_contacts::table.on(partner_contacts::partner_id
-                    .eq(partners::id)
-                    .and(partner_contacts::organization_id.eq(partners::organization_id))
-                    .and(partner_contacts::is_primary)),
-            )
-            .left_join(
-                ideal_partner_profiles::table
-                    .on(ideal_partner_profiles::organization_id.eq(partners::organization_id)),
-            )
-            .left_join(
-                domain_enrichments::table.on(domain_enrichments::domain
-                    .nullable()
-                    .eq(partners::domain)
-                    .and(domain_enrichments::enriched_by.eq(enriched_by))
-                    .and(domain_enrichments::expires_at.gt(now))),
-            )
-            .filter(sessions::token_hash.eq(hash.as_bytes().as_slice()))
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::idle_expires_at.gt(now))
-            .filter(sessions::absolute_expires_at.gt(now))
-            .select((
-                sessions::id,
-                sessions::user_id,
-                sessions::last_seen_at,
-                members::organization_id.nullable(),
-                members::role.nullable(),
-                members::partner_id.nullable(),
-                Option::<PartnerRow>::as_select(),
-                Option::<ContactRow>::as_select(),
-                (
-                    ideal_partner_profiles::profile.nullable(),
-                    domain_enrichments::profile.nullable(),
-                    domain_enrichments::sources.nullable(),
-                    domain_enrichments::fetched_at.nullable(),
-                    domain_enrichments::expires_at.nullable(),
-                ),
-            ))
-            .first(&mut conn)
-            .await
-            .optional()
-            .store()?;
-        let Some((session_id, user_id, last_seen_at, org, role, partner_of_member, p, c, tail)) =
+        let row: Option<Row> = context_joins!(
+            member_partner_with_contact!(session_with_membership!(), partner.as_uuid()),
+            enriched_by,
+            now
+        )
+        .filter(live_session!(hash.as_bytes().as_slice(), now))
+        .select((
+            session_columns!(),
+            Option::<PartnerRow>::as_select(),
+            Option::<ContactRow>::as_select(),
+            context_tail!(),
+        ))
+        .first(&mut conn)
+        .await
+        .optional()
+        .store()?;
+        let Some(((session_id, user_id, last_seen_at, org, role, partner_of_member), p, c, tail)) =
             row
         else {
             return Ok(None);
@@ -286,58 +278,32 @@ impl AnalysisStore for Database {
         now: DateTime<Utc>,
     ) -> Result<Option<AnalysisContext>, StoreError> {
         let mut conn = self.conn().await?;
-        type Row = (
-            PartnerRow,
-            Option<ContactRow>,
-            Option<serde_json::Value>,
-            Option<serde_json::Value>,
-            Option<serde_json::Value>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-        );
-        let row: Option<Row> = partners::table
-            .left_join(
+        type Row = (PartnerRow, Option<ContactRow>, ContextTail);
+        let row: Option<Row> = context_joins!(
+            partners::table.left_join(
                 partner_contacts::table.on(partner_contacts::partner_id
                     .eq(partners::id)
                     .and(partner_contacts::organization_id.eq(partners::organization_id))
                     .and(partner_contacts::is_primary)),
-            )
-            .left_join(
-                ideal_partner_profiles::table
-                    .on(ideal_partner_profiles::organization_id.eq(partners::organization_id)),
-            )
-            .left_join(
-                domain_enrichments::table.on(domain_enrichments::domain
-                    .nullable()
-                    .eq(partners::domain)
-                    .and(domain_enrichments::enriched_by.eq(enriched_by))
-                    .and(domain_enrichments::expires_at.gt(now))),
-            )
-            .filter(partners::organization_id.eq(organization.as_uuid()))
-            .filter(partners::id.eq(partner.as_uuid()))
-            .select((
-                PartnerRow::as_select(),
-                Option::<ContactRow>::as_select(),
-                ideal_partner_profiles::profile.nullable(),
-                domain_enrichments::profile.nullable(),
-                domain_enrichments::sources.nullable(),
-                domain_enrichments::fetched_at.nullable(),
-                domain_enrichments::expires_at.nullable(),
-            ))
-            .first(&mut conn)
-            .await
-            .optional()
-            .store()?;
-        let Some((p, c, ideal, profile, sources, fetched_at, expires_at)) = row else {
+            ),
+            enriched_by,
+            now
+        )
+        .filter(partners::organization_id.eq(organization.as_uuid()))
+        .filter(partners::id.eq(partner.as_uuid()))
+        .select((
+            PartnerRow::as_select(),
+            Option::<ContactRow>::as_select(),
+            context_tail!(),
+        ))
+        .first(&mut conn)
+        .await
+        .optional()
+        .store()?;
+        let Some((p, c, tail)) = row else {
             return Ok(None);
         };
-        context_of(
-            p,
-            c,
-            (ideal, profile, sources, fetched_at, expires_at),
-            enriched_by,
-        )
-        .map(Some)
+        context_of(p, c, tail, enriched_by).map(Some)
     }
 
     async fn cached_enrichment(

@@ -21,6 +21,9 @@ pub fn map_error(e: DieselError) -> StoreError {
         {
             StoreError::Unavailable(Box::new(e))
         }
+        // The COMMIT failed and so did the ROLLBACK after it: the COMMIT's failure (a lost
+        // connection, typically) says what happened.
+        DieselError::RollbackErrorOnCommit { commit_error, .. } => map_error(*commit_error),
         other => StoreError::Unexpected(Box::new(other)),
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
+use crate::fragments::{live_session, session_columns, session_with_membership};
 use crate::models::{TxError, UserRow, parse_role};
 use crate::schema::*;
 use async_trait::async_trait;
@@ -44,26 +45,9 @@ where
                 Option<String>,
                 Option<Uuid>,
             );
-            let row: Option<Row> = sessions::table
-                .left_join(
-                    members::table.on(members::user_id.eq(sessions::user_id).and(
-                        members::organization_id
-                            .nullable()
-                            .eq(sessions::active_organization_id),
-                    )),
-                )
-                .filter(sessions::token_hash.eq(hash.as_bytes().as_slice()))
-                .filter(sessions::revoked_at.is_null())
-                .filter(sessions::idle_expires_at.gt(now))
-                .filter(sessions::absolute_expires_at.gt(now))
-                .select((
-                    sessions::id,
-                    sessions::user_id,
-                    sessions::last_seen_at,
-                    members::organization_id.nullable(),
-                    members::role.nullable(),
-                    members::partner_id.nullable(),
-                ))
+            let row: Option<Row> = session_with_membership!()
+                .filter(live_session!(hash.as_bytes().as_slice(), now))
+                .select(session_columns!())
                 .first(conn)
                 .await
                 .optional()

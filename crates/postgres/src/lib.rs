@@ -6,7 +6,9 @@
 mod analysis;
 mod api_keys;
 mod applications;
+mod connection;
 mod error;
+mod fragments;
 mod health;
 mod identity;
 mod legal_templates;

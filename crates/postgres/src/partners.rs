@@ -2,6 +2,10 @@
 
 use crate::Database;
 use crate::error::ResultExt;
+use crate::fragments::{
+    SessionColumns, live_session, member_partner_with_contact, session_columns,
+    session_with_membership,
+};
 use crate::identity::{authenticate_on, session_principal, touch_session, user_insert};
 use crate::models::{
     ContactRow, MemberRow, PartnerRow, TxError, UserRow, insert_invitation, partner, record_event,
@@ -235,55 +239,20 @@ impl PartnerStore for Database {
             // One statement: the live session, its membership, and the partner only when it
             // belongs to that membership's organization.
             Credential::Session(hash) => {
-                type Row = (
-                    Uuid,
-                    Uuid,
-                    DateTime<Utc>,
-                    Option<Uuid>,
-                    Option<String>,
-                    Option<Uuid>,
-                    Option<PartnerRow>,
-                    Option<ContactRow>,
-                );
-                let row: Option<Row> = sessions::table
-                    .left_join(
-                        members::table.on(members::user_id.eq(sessions::user_id).and(
-                            members::organization_id
-                                .nullable()
-                                .eq(sessions::active_organization_id),
-                        )),
-                    )
-                    .left_join(
-                        partners::table.on(partners::id
-                            .eq(id.as_uuid())
-                            .and(partners::organization_id.eq(members::organization_id))
-                            .and(members::role.ne(Role::Partner.as_str()))),
-                    )
-                    .left_join(
-                        partner_contacts::table.on(partner_contacts::partner_id
-                            .eq(partners::id)
-                            .and(partner_contacts::organization_id.eq(partners::organization_id))
-                            .and(partner_contacts::is_primary)),
-                    )
-                    .filter(sessions::token_hash.eq(hash.as_bytes().as_slice()))
-                    .filter(sessions::revoked_at.is_null())
-                    .filter(sessions::idle_expires_at.gt(now))
-                    .filter(sessions::absolute_expires_at.gt(now))
-                    .select((
-                        sessions::id,
-                        sessions::user_id,
-                        sessions::last_seen_at,
-                        members::organization_id.nullable(),
-                        members::role.nullable(),
-                        members::partner_id.nullable(),
-                        Option::<PartnerRow>::as_select(),
-                        Option::<ContactRow>::as_select(),
-                    ))
-                    .first(&mut conn)
-                    .await
-                    .optional()
-                    .store()?;
-                let Some((session_id, user_id, last_seen_at, org, role, partner_of, p, c)) = row
+                type Row = (SessionColumns, Option<PartnerRow>, Option<ContactRow>);
+                let row: Option<Row> =
+                    member_partner_with_contact!(session_with_membership!(), id.as_uuid())
+                        .filter(live_session!(hash.as_bytes().as_slice(), now))
+                        .select((
+                            session_columns!(),
+                            Option::<PartnerRow>::as_select(),
+                            Option::<ContactRow>::as_select(),
+                        ))
+                        .first(&mut conn)
+                        .await
+                        .optional()
+                        .store()?;
+                let Some(((session_id, user_id, last_seen_at, org, role, partner_of), p, c)) = row
                 else {
                     return Ok(None);
                 };

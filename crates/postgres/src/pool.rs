@@ -2,12 +2,12 @@
 
 use diesel::Connection;
 use diesel_async::AsyncPgConnection;
+use diesel_async::SimpleAsyncConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Hook, HookError, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use partneros_domain::StoreError;
 use std::time::Duration;
@@ -24,7 +24,9 @@ pub struct PoolConfig {
     pub wait_timeout: Duration,
     /// How long opening a connection may take.
     pub connect_timeout: Duration,
-    /// Server-side limit on any one statement.
+    /// Server-side limit on any one statement. A connection that hears nothing from the server
+    /// for this long plus up to 5 s (at most twice as long) while an answer is due is given up
+    /// as lost, so a hung server or a network that swallows packets cannot hold a request.
     pub statement_timeout: Duration,
     pub application_name: String,
 }
@@ -45,6 +47,9 @@ impl Default for PoolConfig {
 #[derive(Clone)]
 pub struct Database {
     pub(crate) pool: PgPool,
+    /// The longest a checkout may take in all: waiting for a slot, opening a connection and
+    /// setting it up.
+    checkout_timeout: Duration,
 }
 
 impl std::fmt::Debug for Database {
@@ -68,10 +73,14 @@ impl Database {
         &self,
     ) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, StoreError>
     {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(Box::new(e)))
+        // The pool bounds each step of a checkout on its own; the request waits the pool's
+        // timeout in all.
+        match tokio::time::timeout(self.checkout_timeout, self.pool.get()).await {
+            Ok(got) => got.map_err(|e| StoreError::Unavailable(Box::new(e))),
+            Err(_) => Err(StoreError::Unavailable(
+                format!("no database connection within {:?}", self.checkout_timeout).into(),
+            )),
+        }
     }
 }
 
@@ -83,10 +92,13 @@ pub fn connect(database_url: &str, config: &PoolConfig) -> Result<Database, Stor
     // A broken connection is still detected and replaced (`Fast` checks its state).
     manager_config.recycling_method = RecyclingMethod::Fast;
     let connect_timeout = config.connect_timeout;
+    let io_timeout =
+        config.statement_timeout + config.statement_timeout.min(Duration::from_secs(5));
     manager_config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         Box::pin(async move {
-            match tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url)).await {
+            let establish = crate::connection::establish(&url, io_timeout);
+            match tokio::time::timeout(connect_timeout, establish).await {
                 Ok(r) => r,
                 Err(_) => Err(diesel::ConnectionError::BadConnection(
                     "timed out connecting to the database".into(),
@@ -121,7 +133,15 @@ pub fn connect(database_url: &str, config: &PoolConfig) -> Result<Database, Stor
         }))
         .build()
         .map_err(|e| StoreError::unexpected(e.to_string()))?;
-    Ok(Database { pool })
+    Ok(Database {
+        pool,
+        // A zero wait means "never queue for a slot", not "never open a connection".
+        checkout_timeout: if config.wait_timeout.is_zero() {
+            config.connect_timeout
+        } else {
+            config.wait_timeout
+        },
+    })
 }
 
 type MigrationError = Box<dyn std::error::Error + Send + Sync>;

@@ -63,6 +63,9 @@ pub struct Config {
     pub bootstrap: Option<Bootstrap>,
     pub pool_size: usize,
     pub pool_wait: Duration,
+    /// The server-side limit on one statement (`DB_STATEMENT_TIMEOUT_MS`); a connection silent for
+    /// longer while an answer is due is given up as lost.
+    pub statement_timeout: Duration,
     /// Argon2 memory cost in KiB (19 MiB by default, the OWASP recommendation).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -301,6 +304,13 @@ impl Config {
             return Err(err("DB_POOL_SIZE", "must be between 1 and 1000"));
         }
         let pool_wait_ms: u64 = vars.number("DB_POOL_TIMEOUT_MS", 5000)?;
+        let statement_timeout_ms: u64 = vars.number("DB_STATEMENT_TIMEOUT_MS", 30_000)?;
+        if !(100..=3_600_000).contains(&statement_timeout_ms) {
+            return Err(err(
+                "DB_STATEMENT_TIMEOUT_MS",
+                "must be between 100 and 3600000",
+            ));
+        }
         let analysis_workers: usize = vars.number("ANALYSIS_WORKERS", 2)?;
         if analysis_workers > 64 {
             return Err(err("ANALYSIS_WORKERS", "must be between 0 and 64"));
@@ -325,6 +335,7 @@ impl Config {
             bootstrap,
             pool_size,
             pool_wait: Duration::from_millis(pool_wait_ms),
+            statement_timeout: Duration::from_millis(statement_timeout_ms),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             demo_account: mode == Mode::Development,
@@ -422,6 +433,10 @@ mod tests {
         );
         fails_on(&[("SIGNUP_ENABLED", "maybe")], "SIGNUP_ENABLED");
         fails_on(&[("DB_POOL_SIZE", "0")], "DB_POOL_SIZE");
+        fails_on(
+            &[("DB_STATEMENT_TIMEOUT_MS", "0")],
+            "DB_STATEMENT_TIMEOUT_MS",
+        );
     }
 
     #[test]

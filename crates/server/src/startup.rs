@@ -140,6 +140,7 @@ pub fn services(
         &PoolConfig {
             max_size: config.pool_size,
             wait_timeout: config.pool_wait,
+            statement_timeout: config.statement_timeout,
             ..PoolConfig::default()
         },
     )

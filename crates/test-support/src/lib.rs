@@ -4,6 +4,13 @@
 //! 127.0.0.1:5432, else a private cluster started under `target/test-pg` when the PostgreSQL
 //! binaries are installed. The template is built once per migration set (keyed by a hash of
 //! `migrations/`) under an advisory lock, so parallel test processes share it safely.
+//!
+//! [`TcpProxy`] stands between the application and a peer (the database, a fake HTTP service) and
+//! forwards, stalls or resets on the test's command.
+
+mod proxy;
+
+pub use proxy::{Link, TcpProxy};
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -44,6 +51,26 @@ impl TestDatabase {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The server's `host:port`, for putting a [`TcpProxy`] in front of it.
+    pub fn server_address(&self) -> String {
+        let parsed = url::Url::parse(&self.url).expect("a postgres:// URL");
+        format!(
+            "{}:{}",
+            parsed.host_str().unwrap_or("127.0.0.1"),
+            parsed.port().unwrap_or(5432)
+        )
+    }
+
+    /// This database's URL with the server reached at `address` instead (a proxy's).
+    pub fn url_via(&self, address: std::net::SocketAddr) -> String {
+        let mut parsed = url::Url::parse(&self.url).expect("a postgres:// URL");
+        parsed
+            .set_host(Some(&address.ip().to_string()))
+            .expect("an IP host");
+        parsed.set_port(Some(address.port())).expect("a port");
+        parsed.to_string()
     }
 
     /// Runs SQL against this database (for arranging and inspecting state in tests).

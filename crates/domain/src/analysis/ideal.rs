@@ -131,6 +131,36 @@ mod tests {
     }
 
     #[test]
+    fn a_validated_profile_is_accepted_back_unchanged() {
+        // Found by the ideal_profile fuzz target: entities were decoded one level per cleaning,
+        // so `&amp;amp;lt;b&amp;amp;gt;x` was stored as `&lt;b&gt;x`, and PUTting the profile
+        // that GET returned changed it again (to `x`); `&amp;amp;lt;x` was stored as `&lt;x`,
+        // and PUTting that back was refused.
+        let input = IdealProfileInput {
+            target_industries: vec![
+                "<b>CRM</b>".into(),
+                "AT&amp;T".into(),
+                "&amp;amp;lt;b&amp;amp;gt;x".into(),
+            ],
+            target_regions: vec!["UK&I".into(), "DACH".into()],
+            ..Default::default()
+        };
+        let p = input.validate().unwrap();
+        assert_eq!(p.target_industries, vec!["CRM", "AT&T", "x"]);
+        let again = IdealProfileInput {
+            target_industries: p.target_industries.clone(),
+            target_regions: p.target_regions.clone(),
+            ..Default::default()
+        };
+        assert_eq!(again.validate().unwrap(), p);
+        let markup_only = IdealProfileInput {
+            target_industries: vec!["&amp;amp;lt;x".into()],
+            ..Default::default()
+        };
+        assert!(markup_only.validate().is_err());
+    }
+
+    #[test]
     fn bad_values_are_reported_per_field() {
         let err = IdealProfileInput {
             target_languages: vec!["Klingon".into()],

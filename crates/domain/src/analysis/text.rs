@@ -43,18 +43,33 @@ pub fn clean_text(raw: &str, max_chars: usize) -> Option<String> {
     if out.is_empty() { None } else { Some(out) }
 }
 
+/// Entities decoded until none is left (`&amp;lt;` is `<`), so that cleaning cleaned text changes
+/// nothing. One pass suffices: an entity can only end at the `;` just read, and what precedes it
+/// never changes again.
 fn decode_entities(raw: &str) -> std::borrow::Cow<'_, str> {
+    const ENTITIES: [(&str, char); 7] = [
+        ("&nbsp;", ' '),
+        ("&lt;", '<'),
+        ("&gt;", '>'),
+        ("&quot;", '"'),
+        ("&#39;", '\''),
+        ("&apos;", '\''),
+        ("&amp;", '&'),
+    ];
     if !raw.contains('&') {
         return raw.into();
     }
-    raw.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-        .into()
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        out.push(c);
+        if c == ';'
+            && let Some((entity, decoded)) = ENTITIES.iter().find(|(e, _)| out.ends_with(e))
+        {
+            out.truncate(out.len() - entity.len());
+            out.push(*decoded);
+        }
+    }
+    out.into()
 }
 
 /// Cleaned, de-duplicated (case-insensitively, first spelling kept) items, at most `max_items`
@@ -294,6 +309,35 @@ mod tests {
     }
 
     #[test]
+    fn cleaning_cleaned_text_changes_nothing() {
+        // Found by the ideal_profile fuzz target: each cleaning decoded one level of entities
+        // (`&amp;amp;lt;x` → `&amp;lt;x` → `&lt;x` → nothing), so an ideal partner profile read
+        // back and saved again was changed or refused ("must not be blank").
+        for raw in [
+            "&amp;amp;lt;x",
+            "&amp;lt;b&amp;gt;Fast",
+            "AT&amp;T",
+            "&amp;nbsp;x &;",
+        ] {
+            let once = clean_text(raw, 100);
+            assert_eq!(
+                once.as_deref().and_then(|s| clean_text(s, 100)),
+                once,
+                "{raw}"
+            );
+        }
+        assert_eq!(clean_text("&amp;amp;lt;x", 100), None);
+        assert_eq!(
+            clean_text("&amp;lt;b&amp;gt;Fast", 100).as_deref(),
+            Some("Fast")
+        );
+        assert_eq!(
+            clean_text("AT&amp;T &quot;x&quot;", 100).as_deref(),
+            Some("AT&T \"x\"")
+        );
+    }
+
+    #[test]
     fn lists_are_deduplicated_and_bounded() {
         let many: Vec<String> = (0..10_000).map(|i| format!("item {i}")).collect();
         assert_eq!(
@@ -333,6 +377,14 @@ mod tests {
                 prop_assert!(t.chars().count() <= max);
                 prop_assert!(!t.contains('<'));
                 prop_assert!(t.trim() == t);
+                prop_assert_eq!(clean_text(&t, max), Some(t.clone()));
+            }
+        }
+
+        #[test]
+        fn cleaning_entity_soup_is_idempotent(raw in "(&|amp;|lt;|gt;|nbsp;|#39;|<|>|;|x| ){0,40}", max in 1usize..80) {
+            if let Some(t) = clean_text(&raw, max) {
+                prop_assert_eq!(clean_text(&t, max), Some(t.clone()));
             }
         }
     }

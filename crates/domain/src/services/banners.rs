@@ -162,10 +162,19 @@ impl BannerService {
             uuid::Uuid::new_v4(),
             kind.extension()
         );
-        self.store
+        if let Err(e) = self
+            .store
             .put_file(&key, &upload.file, kind.content_type())
             .await
-            .map_err(BannerError::Storage)?;
+        {
+            // A failed put may still have written the object (a store that answers after the
+            // timeout, or a connection lost after the request): remove it, so that no object is
+            // left that nothing points at. Best effort: the answer is the 502 either way.
+            if let Err(cleanup) = self.store.delete(&key).await {
+                tracing::warn!(key = %key, error = %cleanup, "removing a banner whose upload failed failed too");
+            }
+            return Err(BannerError::Storage(e));
+        }
         let url = self.store.public_url(&key);
         if let Some(app) = application {
             let set = self
@@ -335,12 +344,33 @@ mod tests {
         store
             .expect_put_file()
             .returning(|_, _, _| Err(StorageError::Timeout));
+        // The store may have written it before its answer was lost.
+        store.expect_delete().times(1).returning(|_| Ok(()));
         let svc = service(store, apps, MockRateLimiter::new());
         let err = svc
             .store(
                 &membership(&p),
                 upload(samples::PNG, Some(&uuid::Uuid::new_v4().to_string())),
             )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Upstream);
+    }
+
+    #[tokio::test]
+    async fn a_failed_removal_after_a_failed_put_still_answers_upstream() {
+        let p = principal(Role::Member);
+        let mut store = MockObjectStore::new();
+        store
+            .expect_put_file()
+            .returning(|_, _, _| Err(StorageError::Failed("reset".into())));
+        store
+            .expect_delete()
+            .times(1)
+            .returning(|_| Err(StorageError::Timeout));
+        let svc = service(store, MockApplicationStore::new(), MockRateLimiter::new());
+        let err = svc
+            .store(&membership(&p), upload(samples::PNG, None))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Upstream);
