@@ -134,24 +134,30 @@ impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
                 this.last = Instant::now();
                 Poll::Ready(Ok(()))
             }
-            Poll::Pending if this.due > 0 => {
-                while this.deadline.as_mut().poll(cx).is_ready() {
-                    let at = this.last + this.io_timeout;
-                    if Instant::now() >= at {
-                        return Poll::Ready(Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            format!(
-                                "the database sent nothing for {:?} while an answer was due",
-                                this.io_timeout
-                            ),
-                        )));
-                    }
-                    this.deadline.as_mut().reset(at);
-                }
-                Poll::Pending
-            }
+            Poll::Pending if this.due > 0 => this.poll_overdue(cx).map(Err),
             other => other,
         }
+    }
+}
+
+impl<S> Guarded<S> {
+    /// Ready with the error once an answer is overdue; else registers the task to be woken when
+    /// it would be.
+    fn poll_overdue(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            let at = self.last + self.io_timeout;
+            if Instant::now() >= at {
+                return Poll::Ready(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the database sent nothing for {:?} while an answer was due",
+                        self.io_timeout
+                    ),
+                ));
+            }
+            self.deadline.as_mut().reset(at);
+        }
+        Poll::Pending
     }
 }
 
@@ -173,6 +179,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
             });
             if was_due == 0 && this.due > 0 {
                 this.last = Instant::now();
+                // Register for the deadline now: tokio-postgres polls its read before it writes,
+                // so no read may be polled while this answer is due, and nothing else would wake
+                // the connection to notice a server that never answers.
+                let _ = this.poll_overdue(cx);
             }
         }
         written
@@ -305,6 +315,41 @@ mod tests {
         let err = client.read(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         assert!(started.elapsed() >= WAIT && started.elapsed() < WAIT * 3);
+    }
+
+    /// tokio-postgres polls its read before it writes a request, in one poll of its task: the
+    /// deadline must wake that task although no read was polled while the answer was due.
+    #[tokio::test]
+    async fn a_read_polled_before_the_write_still_times_out() {
+        use tokio::io::AsyncReadExt;
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let mut client = Guarded::new(client, WAIT);
+        startup(&mut client, &mut server).await;
+        let sync = message(b'S', b"");
+        let mut written = false;
+        let connection = std::future::poll_fn(|cx| {
+            let mut buf = [0u8; 64];
+            let mut read = ReadBuf::new(&mut buf);
+            let polled = Pin::new(&mut client).poll_read(cx, &mut read);
+            if !written {
+                assert!(polled.is_pending(), "nothing to read yet");
+                assert!(Pin::new(&mut client).poll_write(cx, &sync).is_ready());
+                written = true;
+                return Poll::Pending;
+            }
+            polled
+        });
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(WAIT * 3, connection).await;
+        assert!(
+            started.elapsed() < WAIT * 2,
+            "the deadline, not the test's timeout, woke the connection"
+        );
+        assert_eq!(
+            outcome.unwrap().unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
+        let _ = server.read(&mut [0u8; 8]).await;
     }
 
     #[tokio::test]
