@@ -5,7 +5,7 @@ use crate::Database;
 use crate::error::ResultExt;
 use crate::fragments::{
     SessionColumns, live_session, member_partner_with_contact, session_columns,
-    session_with_membership,
+    session_with_membership, with_contact,
 };
 use crate::identity::{authenticate_on, session_principal, touch_session};
 use crate::models::{ContactRow, PartnerRow, partner as partner_of};
@@ -279,27 +279,18 @@ impl AnalysisStore for Database {
     ) -> Result<Option<AnalysisContext>, StoreError> {
         let mut conn = self.conn().await?;
         type Row = (PartnerRow, Option<ContactRow>, ContextTail);
-        let row: Option<Row> = context_joins!(
-            partners::table.left_join(
-                partner_contacts::table.on(partner_contacts::partner_id
-                    .eq(partners::id)
-                    .and(partner_contacts::organization_id.eq(partners::organization_id))
-                    .and(partner_contacts::is_primary)),
-            ),
-            enriched_by,
-            now
-        )
-        .filter(partners::organization_id.eq(organization.as_uuid()))
-        .filter(partners::id.eq(partner.as_uuid()))
-        .select((
-            PartnerRow::as_select(),
-            Option::<ContactRow>::as_select(),
-            context_tail!(),
-        ))
-        .first(&mut conn)
-        .await
-        .optional()
-        .store()?;
+        let row: Option<Row> = context_joins!(with_contact!(), enriched_by, now)
+            .filter(partners::organization_id.eq(organization.as_uuid()))
+            .filter(partners::id.eq(partner.as_uuid()))
+            .select((
+                PartnerRow::as_select(),
+                Option::<ContactRow>::as_select(),
+                context_tail!(),
+            ))
+            .first(&mut conn)
+            .await
+            .optional()
+            .store()?;
         let Some((p, c, tail)) = row else {
             return Ok(None);
         };

@@ -1,6 +1,18 @@
 //! Query pieces shared by the one-statement reads (diesel types are too intricate to name, so
 //! these are macros): the live session with its membership, and a partner with its contact.
 
+/// `partners` left-joined with their primary contact (every partner read).
+macro_rules! with_contact {
+    () => {
+        partners::table.left_join(
+            partner_contacts::table.on(partner_contacts::partner_id
+                .eq(partners::id)
+                .and(partner_contacts::organization_id.eq(partners::organization_id))
+                .and(partner_contacts::is_primary)),
+        )
+    };
+}
+
 /// `sessions` left-joined with the membership of their active organization.
 macro_rules! session_with_membership {
     () => {
@@ -71,4 +83,5 @@ pub(crate) type SessionColumns = (
 
 pub(crate) use {
     live_session, member_partner_with_contact, session_columns, session_with_membership,
+    with_contact,
 };

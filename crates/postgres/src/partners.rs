@@ -4,7 +4,7 @@ use crate::Database;
 use crate::error::ResultExt;
 use crate::fragments::{
     SessionColumns, live_session, member_partner_with_contact, session_columns,
-    session_with_membership,
+    session_with_membership, with_contact,
 };
 use crate::identity::{authenticate_on, session_principal, touch_session, user_insert};
 use crate::models::{
@@ -22,18 +22,6 @@ use partneros_domain::partner::{Partner, PartnerCursor, PartnerFilter, PartnerPa
 use partneros_domain::ports::{NewPartnerRecord, PartnerStore};
 use partneros_domain::values::Role;
 use uuid::Uuid;
-
-/// The primary contact join used by every read.
-macro_rules! with_contact {
-    () => {
-        partners::table.left_join(
-            partner_contacts::table.on(partner_contacts::partner_id
-                .eq(partners::id)
-                .and(partner_contacts::organization_id.eq(partners::organization_id))
-                .and(partner_contacts::is_primary)),
-        )
-    };
-}
 
 pub(crate) async fn load_one(
     conn: &mut AsyncPgConnection,
