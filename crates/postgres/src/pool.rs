@@ -1,5 +1,6 @@
 //! The connection pool, built in one place, and the embedded migrations.
 
+use deadpool::managed::{PoolError, TimeoutType, Timeouts};
 use diesel::Connection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::SimpleAsyncConnection;
@@ -10,6 +11,9 @@ use diesel_async::pooled_connection::{
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use partneros_domain::StoreError;
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
@@ -29,11 +33,17 @@ pub struct PoolConfig {
     /// as lost, so a hung server or a network that swallows packets cannot hold a request.
     pub statement_timeout: Duration,
     pub application_name: String,
+    /// How many thread-affine shards `max_size` is split into (at least 1, at most
+    /// `max_size`). A connection's I/O is driven by the thread that opened it, so a request
+    /// served on another thread costs two cross-thread wake-ups per statement; with one shard
+    /// per server worker thread, each thread uses the connections it drives.
+    pub shards: usize,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
         Self {
+            shards: 1,
             max_size: 16,
             wait_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
@@ -46,7 +56,9 @@ impl Default for PoolConfig {
 /// The database handle shared by every repository.
 #[derive(Clone)]
 pub struct Database {
-    pub(crate) pool: PgPool,
+    /// Thread-affine pools: a thread checks out from its home shard first (see
+    /// [`PoolConfig::shards`]).
+    shards: Arc<[PgPool]>,
     /// The longest a checkout may take in all: waiting for a slot, opening a connection and
     /// setting it up.
     checkout_timeout: Duration,
@@ -54,10 +66,11 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.pool.status();
+        let (size, available, _) = self.pool_status();
         f.debug_struct("Database")
-            .field("size", &s.size)
-            .field("available", &s.available)
+            .field("shards", &self.shards.len())
+            .field("size", &size)
+            .field("available", &available)
             .finish()
     }
 }
@@ -65,17 +78,62 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Pool usage: (connections open, connections idle, max size).
     pub fn pool_status(&self) -> (usize, usize, usize) {
-        let s = self.pool.status();
-        (s.size, s.available, s.max_size)
+        self.shards
+            .iter()
+            .fold((0, 0, 0), |(size, idle, max), pool| {
+                let s = pool.status();
+                (size + s.size, idle + s.available, max + s.max_size)
+            })
+    }
+
+    /// This thread's shard: threads are numbered in the order they first check out.
+    fn home(&self) -> usize {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static HOME: Cell<Option<usize>> = const { Cell::new(None) };
+        }
+        if self.shards.len() == 1 {
+            return 0;
+        }
+        let n = HOME.with(|home| {
+            home.get().unwrap_or_else(|| {
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                home.set(Some(n));
+                n
+            })
+        });
+        n % self.shards.len()
     }
 
     pub(crate) async fn conn(
         &self,
     ) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, StoreError>
     {
+        let home = self.home();
+        let count = self.shards.len();
+        if count > 1 {
+            // Without waiting: a connection of the home shard (opened on this thread when it
+            // has room), else an idle one of another shard, so no request waits while one
+            // is free.
+            let now = Timeouts {
+                wait: Some(Duration::ZERO),
+                ..self.shards[home].timeouts()
+            };
+            for i in 0..count {
+                let pool = &self.shards[(home + i) % count];
+                if i > 0 && pool.status().available == 0 {
+                    continue;
+                }
+                match pool.timeout_get(&now).await {
+                    Ok(conn) => return Ok(conn),
+                    Err(PoolError::Timeout(TimeoutType::Wait)) => {}
+                    Err(e) => return Err(StoreError::Unavailable(Box::new(e))),
+                }
+            }
+        }
         // The pool bounds each step of a checkout on its own; the request waits the pool's
         // timeout in all.
-        match tokio::time::timeout(self.checkout_timeout, self.pool.get()).await {
+        match tokio::time::timeout(self.checkout_timeout, self.shards[home].get()).await {
             Ok(got) => got.map_err(|e| StoreError::Unavailable(Box::new(e))),
             Err(_) => Err(StoreError::Unavailable(
                 format!("no database connection within {:?}", self.checkout_timeout).into(),
@@ -84,9 +142,33 @@ impl Database {
     }
 }
 
-/// Builds the pool. Connections are opened lazily; each new one gets the statement timeout and
-/// application name.
+/// Builds the pool: `config.shards` pools sharing `config.max_size` connections.
 pub fn connect(database_url: &str, config: &PoolConfig) -> Result<Database, StoreError> {
+    let shards = config.shards.clamp(1, config.max_size.max(1));
+    let shards = (0..shards)
+        .map(|i| {
+            let size = config.max_size / shards + usize::from(i < config.max_size % shards);
+            build_pool(database_url, config, size)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Database {
+        shards: shards.into(),
+        // A zero wait means "never queue for a slot", not "never open a connection".
+        checkout_timeout: if config.wait_timeout.is_zero() {
+            config.connect_timeout
+        } else {
+            config.wait_timeout
+        },
+    })
+}
+
+/// One shard's pool of `max_size` connections. Connections are opened lazily; each new one
+/// gets the statement timeout and application name.
+fn build_pool(
+    database_url: &str,
+    config: &PoolConfig,
+    max_size: usize,
+) -> Result<PgPool, StoreError> {
     let mut manager_config = ManagerConfig::default();
     // The default (`Verified`) sends `SELECT 1` at every checkout: a round trip per request.
     // A broken connection is still detected and replaced (`Fast` checks its state).
@@ -112,8 +194,8 @@ pub fn connect(database_url: &str, config: &PoolConfig) -> Result<Database, Stor
     );
     let statement_timeout = config.statement_timeout.as_millis();
     let application_name = config.application_name.replace('\'', "");
-    let pool = Pool::builder(manager)
-        .max_size(config.max_size)
+    Pool::builder(manager)
+        .max_size(max_size)
         .wait_timeout(Some(config.wait_timeout))
         .create_timeout(Some(config.connect_timeout))
         .recycle_timeout(Some(config.connect_timeout))
@@ -132,16 +214,7 @@ pub fn connect(database_url: &str, config: &PoolConfig) -> Result<Database, Stor
             })
         }))
         .build()
-        .map_err(|e| StoreError::unexpected(e.to_string()))?;
-    Ok(Database {
-        pool,
-        // A zero wait means "never queue for a slot", not "never open a connection".
-        checkout_timeout: if config.wait_timeout.is_zero() {
-            config.connect_timeout
-        } else {
-            config.wait_timeout
-        },
-    })
+        .map_err(|e| StoreError::unexpected(e.to_string()))
 }
 
 type MigrationError = Box<dyn std::error::Error + Send + Sync>;
@@ -171,4 +244,94 @@ pub async fn pending_migrations(database_url: &str) -> Result<usize, MigrationEr
         Ok(conn.pending_migrations(MIGRATIONS)?.len())
     })
     .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel_async::RunQueryDsl;
+    use partneros_test_support::TestDatabase;
+    use std::sync::mpsc;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn config(shards: usize, max_size: usize) -> PoolConfig {
+        PoolConfig {
+            shards,
+            max_size,
+            wait_timeout: Duration::from_secs(30),
+            ..PoolConfig::default()
+        }
+    }
+
+    #[test]
+    fn shards_share_the_pool_size() {
+        let url = "postgres://postgres@127.0.0.1:5432/none";
+        let status = |shards, max| connect(url, &config(shards, max)).unwrap();
+        let db = status(3, 16);
+        assert_eq!(db.shards.len(), 3);
+        assert_eq!(db.pool_status(), (0, 0, 16));
+        let sizes: Vec<usize> = db.shards.iter().map(|p| p.status().max_size).collect();
+        assert_eq!(sizes, [6, 5, 5]);
+        // Never an empty shard.
+        assert_eq!(status(8, 2).shards.len(), 2);
+        assert_eq!(status(0, 4).shards.len(), 1);
+    }
+
+    /// A thread whose own shard is busy takes another shard's idle connection at once rather
+    /// than waiting for its own.
+    #[test]
+    fn a_busy_shard_borrows_an_idle_connection_of_another() {
+        let rt = runtime();
+        let db = rt.block_on(TestDatabase::new());
+        let store = connect(db.url(), &config(2, 2)).unwrap();
+
+        // Thread A opens its shard's connection, gives it back, and keeps driving it.
+        let (opened_tx, opened_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let a = std::thread::spawn({
+            let store = store.clone();
+            move || {
+                runtime().block_on(async {
+                    drop(store.conn().await.unwrap());
+                    opened_tx.send(store.home()).unwrap();
+                    let _ = stop_rx.await;
+                })
+            }
+        });
+        let home_a = opened_rx.recv().unwrap();
+
+        // Thread B (the first thread whose home is the other shard) holds its only connection
+        // and checks out a second.
+        let b = loop {
+            let store = store.clone();
+            let b = std::thread::spawn(move || {
+                runtime().block_on(async {
+                    if store.home() == home_a {
+                        return None;
+                    }
+                    let _mine = store.conn().await.unwrap();
+                    let second = tokio::time::timeout(Duration::from_secs(5), store.conn()).await;
+                    let mut second = second.expect("waited for its own busy shard").unwrap();
+                    let one: i32 =
+                        diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
+                            .get_result(&mut second)
+                            .await
+                            .unwrap();
+                    Some((one, store.pool_status()))
+                })
+            });
+            if let Some(result) = b.join().unwrap() {
+                break result;
+            }
+        };
+        assert_eq!(b, (1, (2, 0, 2)));
+        stop_tx.send(()).unwrap();
+        a.join().unwrap();
+    }
 }

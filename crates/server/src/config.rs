@@ -71,6 +71,7 @@ pub struct Config {
     pub argon2_iterations: u32,
     /// Print a demo account on an empty development database.
     pub demo_account: bool,
+    /// HTTP worker threads (`WORKERS`); unset, one per CPU.
     pub workers: Option<usize>,
     /// Where the local file store keeps files (`STORAGE_BACKEND=local`).
     pub local_storage_dir: std::path::PathBuf,
@@ -145,6 +146,13 @@ fn http_url(variable: &'static str, value: &str) -> Result<String, ConfigError> 
 }
 
 impl Config {
+    /// How many HTTP worker threads serve requests: `WORKERS`, else one per CPU.
+    pub fn http_workers(&self) -> usize {
+        self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let mode = match vars.get("APP_ENV").unwrap_or("development") {
             "development" | "dev" => Mode::Development,

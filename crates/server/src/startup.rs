@@ -141,6 +141,8 @@ pub fn services(
             max_size: config.pool_size,
             wait_timeout: config.pool_wait,
             statement_timeout: config.statement_timeout,
+            // One pool shard per HTTP worker thread: each drives its own connections.
+            shards: config.http_workers(),
             ..PoolConfig::default()
         },
     )
@@ -220,9 +222,7 @@ impl Application {
         let mut server = HttpServer::new(move || partneros_http::app(app_state.clone()))
             .shutdown_timeout(30)
             .listen(listener)?;
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
+        server = server.workers(config.http_workers());
         let workers = crate::workers::Workers::start(
             state.analysis.clone(),
             config.analysis_workers,
