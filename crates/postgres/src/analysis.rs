@@ -3,12 +3,9 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::fragments::{
-    SessionColumns, live_session, member_partner_with_contact, session_columns,
-    session_with_membership, with_contact,
-};
+use crate::fragments::{SessionColumns, live_session, session_columns, session_partner};
 use crate::identity::{authenticate_on, session_principal, touch_session};
-use crate::models::{ContactRow, PartnerRow, partner as partner_of};
+use crate::models::{PartnerRow, partner as partner_of};
 use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -73,62 +70,10 @@ struct ClaimedJob {
     max_attempts: i32,
 }
 
-/// A partner row with its primary contact's columns (`contact_*`, null without one).
-#[derive(QueryableByName)]
-struct PartnerWithContact {
-    #[diesel(embed)]
-    partner: PartnerRow,
-    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
-    contact_id: Option<Uuid>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
-    contact_user_id: Option<Uuid>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    contact_first_name: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    contact_last_name: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    contact_email: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
-    contact_created_at: Option<DateTime<Utc>>,
-}
-
-impl PartnerWithContact {
-    fn into_partner(self) -> Result<Partner, StoreError> {
-        let p = self.partner;
-        let contact = match (
-            self.contact_id,
-            self.contact_first_name,
-            self.contact_last_name,
-            self.contact_email,
-            self.contact_created_at,
-        ) {
-            (Some(id), Some(first_name), Some(last_name), Some(email), Some(created_at)) => {
-                Some(ContactRow {
-                    id,
-                    organization_id: p.organization_id,
-                    partner_id: p.id,
-                    user_id: self.contact_user_id,
-                    first_name,
-                    last_name,
-                    email,
-                    is_primary: true,
-                    created_at,
-                })
-            }
-            _ => None,
-        };
-        partner_of(p, contact)
-    }
-}
-
 /// The analysis write (`save_partner_analysis`, see the migration) answering the updated
-/// partner with its primary contact, in one round trip.
-const SAVE_ANALYSIS: &str = "\
-SELECT u.*, c.id AS contact_id, c.user_id AS contact_user_id, c.first_name AS contact_first_name,
-  c.last_name AS contact_last_name, c.email AS contact_email, c.created_at AS contact_created_at
-FROM save_partner_analysis($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) u
-LEFT JOIN partner_contacts c
-  ON c.organization_id = u.organization_id AND c.partner_id = u.id AND c.is_primary";
+/// partner, in one round trip.
+const SAVE_ANALYSIS: &str = "SELECT * FROM save_partner_analysis(\
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 
 /// `$query` (which has `partners`) joined with the organization's ideal profile and the
 /// domain's unexpired cache entry by `$enriched_by`.
@@ -175,7 +120,6 @@ type ContextTail = (
 
 fn context_of(
     p: PartnerRow,
-    c: Option<ContactRow>,
     (ideal, profile, sources, fetched_at, expires_at): ContextTail,
     enriched_by: &str,
 ) -> Result<AnalysisContext, StoreError> {
@@ -197,7 +141,7 @@ fn context_of(
         metrics::counter!("analysis_cache_lookups_total", "result" => result).increment(1);
     }
     Ok(AnalysisContext {
-        partner: partner_of(p, c)?,
+        partner: partner_of(p)?,
         ideal: ideal
             .map(serde_json::from_value)
             .transpose()
@@ -231,42 +175,40 @@ impl AnalysisStore for Database {
             };
             return Ok(Some((principal, context)));
         };
-        let mut conn = self.conn().await?;
-        // One statement: the live session, its membership, and the partner (with its contact,
-        // the organization's ideal profile and the domain's cache entry) only when it belongs
-        // to that membership's organization.
-        type Row = (
-            SessionColumns,
-            Option<PartnerRow>,
-            Option<ContactRow>,
-            ContextTail,
-        );
-        let row: Option<Row> = context_joins!(
-            member_partner_with_contact!(session_with_membership!(), partner.as_uuid()),
-            enriched_by,
-            now
-        )
-        .filter(live_session!(hash.as_bytes().as_slice(), now))
-        .select((
-            session_columns!(),
-            Option::<PartnerRow>::as_select(),
-            Option::<ContactRow>::as_select(),
-            context_tail!(),
-        ))
-        .first(&mut conn)
-        .await
-        .optional()
-        .store()?;
-        let Some(((session_id, user_id, last_seen_at, org, role, partner_of_member), p, c, tail)) =
+        // One statement: the live session, its membership, and the partner (with the
+        // organization's ideal profile and the domain's cache entry) only when it belongs to
+        // that membership's organization. A plain read, pipelined with the concurrent ones.
+        type Row = (SessionColumns, Option<PartnerRow>, ContextTail);
+        let id = partner.as_uuid();
+        let by = enriched_by.to_owned();
+        let row: Option<Row> = self
+            .pipelined(move |conn| {
+                Box::pin(async move {
+                    let mut conn = conn;
+                    context_joins!(session_partner!(id), by.as_str(), now)
+                        .filter(live_session!(hash.as_bytes().as_slice(), now))
+                        .select((
+                            session_columns!(),
+                            Option::<PartnerRow>::as_select(),
+                            context_tail!(),
+                        ))
+                        .get_result(&mut conn)
+                        .await
+                        .optional()
+                })
+            })
+            .await?;
+        let Some(((session_id, user_id, last_seen_at, org, role, partner_of_member), p, tail)) =
             row
         else {
             return Ok(None);
         };
         if last_seen_at < now - SESSION_TOUCH_INTERVAL {
+            let mut conn = self.conn().await?;
             touch_session(&mut conn, session_id, now).await?;
         }
         let principal = session_principal(session_id, user_id, org, role, partner_of_member)?;
-        let context = p.map(|p| context_of(p, c, tail, enriched_by)).transpose()?;
+        let context = p.map(|p| context_of(p, tail, enriched_by)).transpose()?;
         Ok(Some((principal, context)))
     }
 
@@ -278,23 +220,19 @@ impl AnalysisStore for Database {
         now: DateTime<Utc>,
     ) -> Result<Option<AnalysisContext>, StoreError> {
         let mut conn = self.conn().await?;
-        type Row = (PartnerRow, Option<ContactRow>, ContextTail);
-        let row: Option<Row> = context_joins!(with_contact!(), enriched_by, now)
+        type Row = (PartnerRow, ContextTail);
+        let row: Option<Row> = context_joins!(partners::table, enriched_by, now)
             .filter(partners::organization_id.eq(organization.as_uuid()))
             .filter(partners::id.eq(partner.as_uuid()))
-            .select((
-                PartnerRow::as_select(),
-                Option::<ContactRow>::as_select(),
-                context_tail!(),
-            ))
-            .first(&mut conn)
+            .select((PartnerRow::as_select(), context_tail!()))
+            .get_result(&mut conn)
             .await
             .optional()
             .store()?;
-        let Some((p, c, tail)) = row else {
+        let Some((p, tail)) = row else {
             return Ok(None);
         };
-        context_of(p, c, tail, enriched_by).map(Some)
+        context_of(p, tail, enriched_by).map(Some)
     }
 
     async fn cached_enrichment(
@@ -485,7 +423,7 @@ impl AnalysisStore for Database {
             "enrichedBy": analysis.ai_insights.get("enrichedBy"),
             "cached": analysis.ai_insights.get("cached"),
         });
-        let row: Option<PartnerWithContact> = diesel::sql_query(SAVE_ANALYSIS)
+        let row: Option<PartnerRow> = diesel::sql_query(SAVE_ANALYSIS)
             .bind::<SqlUuid, _>(organization.as_uuid())
             .bind::<SqlUuid, _>(partner.as_uuid())
             .bind::<Nullable<Text>, _>(&p.industry)
@@ -507,7 +445,7 @@ impl AnalysisStore for Database {
             .await
             .optional()
             .store()?;
-        row.map(PartnerWithContact::into_partner).transpose()
+        row.map(partner_of).transpose()
     }
 
     async fn partner_ids(

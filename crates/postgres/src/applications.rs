@@ -514,7 +514,7 @@ impl ApplicationStore for Database {
                     Some("pending") => {}
                     Some(_) => return Ok(ReviewOutcome::NotPending),
                 }
-                let (row, contact, _) = insert_partner_record(conn, &record).await?;
+                let (row, _) = insert_partner_record(conn, &record).await?;
                 let updated: SubmissionRow = diesel::update(submissions::table.find(submission))
                     .set((
                         submissions::status.eq(SubmissionStatus::Approved.as_str()),
@@ -526,7 +526,7 @@ impl ApplicationStore for Database {
                     .get_result(conn)
                     .await?;
                 let submission = updated.into_domain().map_err(TxError::Store)?;
-                let partner = partner(row, Some(contact)).map_err(TxError::Store)?;
+                let partner = partner(row).map_err(TxError::Store)?;
                 Ok(ReviewOutcome::Done((submission, partner)))
             })
             .await?;

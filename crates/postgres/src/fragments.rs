@@ -1,30 +1,5 @@
 //! Query pieces shared by the one-statement reads (diesel types are too intricate to name, so
-//! these are macros): the live session with its membership, and a partner with its contact.
-
-/// `partners` left-joined with their primary contact (every partner read).
-macro_rules! with_contact {
-    () => {
-        partners::table.left_join(
-            partner_contacts::table.on(partner_contacts::partner_id
-                .eq(partners::id)
-                .and(partner_contacts::organization_id.eq(partners::organization_id))
-                .and(partner_contacts::is_primary)),
-        )
-    };
-}
-
-/// `sessions` left-joined with the membership of their active organization.
-macro_rules! session_with_membership {
-    () => {
-        sessions::table.left_join(
-            members::table.on(members::user_id.eq(sessions::user_id).and(
-                members::organization_id
-                    .nullable()
-                    .eq(sessions::active_organization_id),
-            )),
-        )
-    };
-}
+//! these are macros): the live session and the partner it may read.
 
 /// The session with this token hash is live at `now`: not revoked, neither expiry passed.
 macro_rules! live_session {
@@ -37,37 +12,35 @@ macro_rules! live_session {
     };
 }
 
-/// The session's id, user and last use, and its membership's organization, role and partner.
+/// The session's id, user and last use, and its copy of the active membership: organization,
+/// role and partner (see the `session_membership_copy` migration).
 macro_rules! session_columns {
     () => {
         (
             sessions::id,
             sessions::user_id,
             sessions::last_seen_at,
-            members::organization_id.nullable(),
-            members::role.nullable(),
-            members::partner_id.nullable(),
+            sessions::active_organization_id,
+            sessions::active_role,
+            sessions::active_partner_id,
         )
     };
 }
 
-/// `$query` (which has `members`) joined with partner `$id` only when it belongs to the
-/// membership's organization and the member is internal staff, then with its primary contact.
-macro_rules! member_partner_with_contact {
-    ($query:expr, $id:expr) => {
-        $query
-            .left_join(
-                partners::table.on(partners::id
-                    .eq($id)
-                    .and(partners::organization_id.eq(members::organization_id))
-                    .and(members::role.ne(Role::Partner.as_str()))),
-            )
-            .left_join(
-                partner_contacts::table.on(partner_contacts::partner_id
-                    .eq(partners::id)
-                    .and(partner_contacts::organization_id.eq(partners::organization_id))
-                    .and(partner_contacts::is_primary)),
-            )
+/// `sessions` left-joined with partner `$id` only when it belongs to the session's active
+/// organization and the session's member is internal staff.
+macro_rules! session_partner {
+    ($id:expr) => {
+        sessions::table.left_join(
+            partners::table.on(partners::id
+                .eq($id)
+                .and(
+                    partners::organization_id
+                        .nullable()
+                        .eq(sessions::active_organization_id),
+                )
+                .and(sessions::active_role.ne(Role::Partner.as_str()))),
+        )
     };
 }
 
@@ -81,7 +54,4 @@ pub(crate) type SessionColumns = (
     Option<uuid::Uuid>,
 );
 
-pub(crate) use {
-    live_session, member_partner_with_contact, session_columns, session_with_membership,
-    with_contact,
-};
+pub(crate) use {live_session, session_columns, session_partner};

@@ -2,7 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::fragments::{live_session, session_columns, session_with_membership};
+use crate::fragments::{live_session, session_columns};
 use crate::models::{TxError, UserRow, parse_role};
 use crate::schema::*;
 use async_trait::async_trait;
@@ -45,7 +45,7 @@ where
                 Option<String>,
                 Option<Uuid>,
             );
-            let row: Option<Row> = session_with_membership!()
+            let row: Option<Row> = sessions::table
                 .filter(live_session!(hash.as_bytes().as_slice(), now))
                 .select(session_columns!())
                 .first(conn)
@@ -335,9 +335,12 @@ impl IdentityStore for Database {
         organization: OrganizationId,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
+        // FOR SHARE takes the membership's lock before the session's, the order the session's
+        // membership copy is kept in (see the `session_membership_copy` migration).
         let is_member = members::table
             .filter(members::organization_id.eq(organization.as_uuid()))
-            .filter(members::user_id.eq(user.as_uuid()));
+            .filter(members::user_id.eq(user.as_uuid()))
+            .for_share();
         let updated = diesel::update(sessions::table.find(session.as_uuid()))
             .filter(diesel::dsl::exists(is_member))
             .set(sessions::active_organization_id.eq(organization.as_uuid()))

@@ -196,9 +196,14 @@ pub(crate) struct PartnerRow {
     pub analyzed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The copy of the primary contact (see the `primary_contact_copy` migration).
+    pub primary_contact_id: Option<Uuid>,
+    pub primary_contact_first_name: Option<String>,
+    pub primary_contact_last_name: Option<String>,
+    pub primary_contact_email: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = partner_contacts, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct ContactRow {
     pub id: Uuid,
@@ -217,7 +222,22 @@ fn parse_opt<T: std::str::FromStr>(what: &str, v: Option<String>) -> Result<Opti
         .transpose()
 }
 
-pub(crate) fn partner(row: PartnerRow, contact: Option<ContactRow>) -> Result<Partner, StoreError> {
+pub(crate) fn partner(row: PartnerRow) -> Result<Partner, StoreError> {
+    let primary_contact = match (
+        row.primary_contact_id,
+        row.primary_contact_first_name,
+        row.primary_contact_last_name,
+        row.primary_contact_email,
+    ) {
+        (Some(id), Some(first_name), Some(last_name), Some(email)) => Some(PrimaryContact {
+            id: ContactId::from_uuid(id),
+            first_name,
+            last_name,
+            email,
+        }),
+        (None, None, None, None) => None,
+        _ => return Err(corrupt("primary contact copy", "partly null")),
+    };
     Ok(Partner {
         id: PartnerId::from_uuid(row.id),
         organization_id: OrganizationId::from_uuid(row.organization_id),
@@ -245,12 +265,7 @@ pub(crate) fn partner(row: PartnerRow, contact: Option<ContactRow>) -> Result<Pa
         languages: row.languages,
         services: row.services,
         products: row.products,
-        primary_contact: contact.map(|c| PrimaryContact {
-            id: ContactId::from_uuid(c.id),
-            first_name: c.first_name,
-            last_name: c.last_name,
-            email: c.email,
-        }),
+        primary_contact,
         manager_id: row.manager_id.map(UserId::from_uuid),
         fit_score: row.fit_score,
         ai_insights: row.ai_insights,

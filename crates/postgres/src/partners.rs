@@ -2,10 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::fragments::{
-    SessionColumns, live_session, member_partner_with_contact, session_columns,
-    session_with_membership, with_contact,
-};
+use crate::fragments::{SessionColumns, live_session, session_columns, session_partner};
 use crate::identity::{authenticate_on, session_principal, touch_session, user_insert};
 use crate::models::{
     ContactRow, MemberRow, PartnerRow, TxError, UserRow, insert_invitation, partner, record_event,
@@ -28,15 +25,15 @@ pub(crate) async fn load_one(
     organization: Uuid,
     id: Uuid,
 ) -> Result<Option<Partner>, StoreError> {
-    let row: Option<(PartnerRow, Option<ContactRow>)> = with_contact!()
+    let row: Option<PartnerRow> = partners::table
         .filter(partners::organization_id.eq(organization))
         .filter(partners::id.eq(id))
-        .select((PartnerRow::as_select(), Option::<ContactRow>::as_select()))
-        .first(conn)
+        .select(PartnerRow::as_select())
+        .get_result(conn)
         .await
         .optional()
         .store()?;
-    row.map(|(p, c)| partner(p, c)).transpose()
+    row.map(partner).transpose()
 }
 
 /// `%` and `_` in a search term match themselves.
@@ -95,9 +92,10 @@ impl PartnerChanges {
 pub(crate) async fn insert_partner_record(
     conn: &mut AsyncPgConnection,
     record: &NewPartnerRecord,
-) -> Result<(PartnerRow, ContactRow, bool), diesel::result::Error> {
+) -> Result<(PartnerRow, bool), diesel::result::Error> {
     let org = record.organization_id.as_uuid();
     let p = &record.partner;
+    let c = &p.primary_contact;
     let row: PartnerRow = diesel::insert_into(partners::table)
         .values(PartnerRow {
             id: record.id.as_uuid(),
@@ -126,6 +124,11 @@ pub(crate) async fn insert_partner_record(
             analyzed_at: None,
             created_at: record.now,
             updated_at: record.now,
+            // Written with the partner, so the contact's trigger has nothing to change.
+            primary_contact_id: Some(record.contact_id.as_uuid()),
+            primary_contact_first_name: Some(c.first_name.as_str().to_owned()),
+            primary_contact_last_name: Some(c.last_name.as_str().to_owned()),
+            primary_contact_email: Some(c.email.as_str().to_owned()),
         })
         .returning(PartnerRow::as_returning())
         .get_result(conn)
@@ -153,8 +156,7 @@ pub(crate) async fn insert_partner_record(
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
-    let c = &record.partner.primary_contact;
-    let contact: ContactRow = diesel::insert_into(partner_contacts::table)
+    diesel::insert_into(partner_contacts::table)
         .values(ContactRow {
             id: record.contact_id.as_uuid(),
             organization_id: org,
@@ -166,8 +168,7 @@ pub(crate) async fn insert_partner_record(
             is_primary: true,
             created_at: record.now,
         })
-        .returning(ContactRow::as_returning())
-        .get_result(conn)
+        .execute(conn)
         .await?;
     if row.domain.is_some() {
         crate::analysis::enqueue_analysis(conn, org, row.id, record.now).await?;
@@ -189,7 +190,7 @@ pub(crate) async fn insert_partner_record(
         record.now,
     )
     .await?;
-    Ok((row, contact, invited))
+    Ok((row, invited))
 }
 
 #[async_trait]
@@ -199,12 +200,12 @@ impl PartnerStore for Database {
         record: NewPartnerRecord,
     ) -> Result<(Partner, bool), StoreError> {
         let mut conn = self.conn().await?;
-        let (row, contact, invited) = conn
+        let (row, invited) = conn
             .transaction::<_, TxError, _>(async |conn| {
                 Ok(insert_partner_record(conn, &record).await?)
             })
             .await?;
-        Ok((partner(row, Some(contact))?, invited))
+        Ok((partner(row)?, invited))
     }
 
     async fn get_partner(
@@ -222,37 +223,42 @@ impl PartnerStore for Database {
         id: PartnerId,
         now: DateTime<Utc>,
     ) -> Result<Option<(Principal, Option<Partner>)>, StoreError> {
-        let mut conn = self.conn().await?;
         match credential {
             // One statement: the live session, its membership, and the partner only when it
             // belongs to that membership's organization.
             Credential::Session(hash) => {
-                type Row = (SessionColumns, Option<PartnerRow>, Option<ContactRow>);
-                let row: Option<Row> =
-                    member_partner_with_contact!(session_with_membership!(), id.as_uuid())
-                        .filter(live_session!(hash.as_bytes().as_slice(), now))
-                        .select((
-                            session_columns!(),
-                            Option::<PartnerRow>::as_select(),
-                            Option::<ContactRow>::as_select(),
-                        ))
-                        .first(&mut conn)
-                        .await
-                        .optional()
-                        .store()?;
-                let Some(((session_id, user_id, last_seen_at, org, role, partner_of), p, c)) = row
+                type Row = (SessionColumns, Option<PartnerRow>);
+                let id = id.as_uuid();
+                // A plain read, pipelined with the concurrent ones. The token hash is unique: at
+                // most one row, so no LIMIT.
+                let row: Option<Row> = self
+                    .pipelined(move |conn| {
+                        Box::pin(async move {
+                            let mut conn = conn;
+                            session_partner!(id)
+                                .filter(live_session!(hash.as_bytes().as_slice(), now))
+                                .select((session_columns!(), Option::<PartnerRow>::as_select()))
+                                .get_result(&mut conn)
+                                .await
+                                .optional()
+                        })
+                    })
+                    .await?;
+                let Some(((session_id, user_id, last_seen_at, org, role, partner_of), p)) = row
                 else {
                     return Ok(None);
                 };
                 if last_seen_at < now - SESSION_TOUCH_INTERVAL {
+                    let mut conn = self.conn().await?;
                     touch_session(&mut conn, session_id, now).await?;
                 }
                 let principal = session_principal(session_id, user_id, org, role, partner_of)?;
-                let partner = p.map(|p| partner(p, c)).transpose()?;
+                let partner = p.map(partner).transpose()?;
                 Ok(Some((principal, partner)))
             }
             // Machine clients are rarer: authenticate, then read.
             Credential::ApiKey(_) => {
+                let mut conn = self.conn().await?;
                 let Some(principal) = authenticate_on(&mut conn, credential, now).await? else {
                     return Ok(None);
                 };
@@ -275,9 +281,9 @@ impl PartnerStore for Database {
         limit: i64,
     ) -> Result<Vec<Partner>, StoreError> {
         let mut conn = self.conn().await?;
-        let mut query = with_contact!()
+        let mut query = partners::table
             .filter(partners::organization_id.eq(organization.as_uuid()))
-            .select((PartnerRow::as_select(), Option::<ContactRow>::as_select()))
+            .select(PartnerRow::as_select())
             .order((partners::created_at.desc(), partners::id.desc()))
             .limit(limit)
             .into_boxed();
@@ -307,8 +313,8 @@ impl PartnerStore for Database {
                         .and(partners::id.lt(c.id.as_uuid()))),
             );
         }
-        let rows: Vec<(PartnerRow, Option<ContactRow>)> = query.load(&mut conn).await.store()?;
-        rows.into_iter().map(|(p, c)| partner(p, c)).collect()
+        let rows: Vec<PartnerRow> = query.load(&mut conn).await.store()?;
+        rows.into_iter().map(partner).collect()
     }
 
     async fn update_partner(
@@ -339,27 +345,26 @@ impl PartnerStore for Database {
                         .optional()?,
                     None => None,
                 };
-                let n = diesel::update(
+                let row: Option<PartnerRow> = diesel::update(
                     partners::table
                         .filter(partners::organization_id.eq(org))
                         .filter(partners::id.eq(id.as_uuid())),
                 )
                 .set(PartnerChanges::new(patch, now))
-                .execute(conn)
-                .await?;
-                if n == 1
+                .returning(PartnerRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+                if row.is_some()
                     && let (Some(new), Some(old)) = (&new_domain, &old)
                     && old.as_deref() != Some(new.as_str())
                 {
                     crate::analysis::enqueue_analysis(conn, org, id.as_uuid(), now).await?;
                 }
-                Ok(n)
+                Ok(row)
             })
             .await?;
-        if updated == 0 {
-            return Ok(None);
-        }
-        load_one(&mut conn, org, id.as_uuid()).await
+        updated.map(partner).transpose()
     }
 
     async fn delete_partner(

@@ -33,17 +33,18 @@ pub struct PoolConfig {
     /// as lost, so a hung server or a network that swallows packets cannot hold a request.
     pub statement_timeout: Duration,
     pub application_name: String,
-    /// How many thread-affine shards `max_size` is split into (at least 1, at most
-    /// `max_size`). A connection's I/O is driven by the thread that opened it, so a request
-    /// served on another thread costs two cross-thread wake-ups per statement; with one shard
-    /// per server worker thread, each thread uses the connections it drives.
-    pub shards: usize,
+    /// Thread-affine shards for threads that call [`Database::pin_thread`] (the server's HTTP
+    /// workers); other threads share one more shard, and `max_size` is split evenly over all.
+    /// A connection's I/O is driven by the thread that opened it, so a statement sent from
+    /// another thread costs two cross-thread wake-ups; with a shard per worker thread, each
+    /// thread uses the connections it drives. `0` (the default) makes one shard for all.
+    pub pinned_shards: usize,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
         Self {
-            shards: 1,
+            pinned_shards: 0,
             max_size: 16,
             wait_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
@@ -53,12 +54,19 @@ impl Default for PoolConfig {
     }
 }
 
+thread_local! {
+    /// The pinned number of this thread (see [`Database::pin_thread`]).
+    static PINNED: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
 /// The database handle shared by every repository.
 #[derive(Clone)]
 pub struct Database {
     /// Thread-affine pools: a thread checks out from its home shard first (see
     /// [`PoolConfig::shards`]).
     shards: Arc<[PgPool]>,
+    /// Per shard, the connection that single statements share (see [`Database::pipelined`]).
+    shared: Arc<[SharedSlot]>,
     /// The longest a checkout may take in all: waiting for a slot, opening a connection and
     /// setting it up.
     checkout_timeout: Duration,
@@ -86,23 +94,24 @@ impl Database {
             })
     }
 
-    /// This thread's shard: threads are numbered in the order they first check out.
-    fn home(&self) -> usize {
+    /// Makes the calling thread use a shard of its own (the next of
+    /// [`PoolConfig::pinned_shards`], round robin), for the connections it opens and checks
+    /// out first. Call it on each long-lived worker thread before it uses the database.
+    pub fn pin_thread(&self) {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        thread_local! {
-            static HOME: Cell<Option<usize>> = const { Cell::new(None) };
-        }
-        if self.shards.len() == 1 {
-            return 0;
-        }
-        let n = HOME.with(|home| {
-            home.get().unwrap_or_else(|| {
-                let n = NEXT.fetch_add(1, Ordering::Relaxed);
-                home.set(Some(n));
-                n
-            })
+        PINNED.with(|pinned| {
+            if pinned.get().is_none() {
+                pinned.set(Some(NEXT.fetch_add(1, Ordering::Relaxed)));
+            }
         });
-        n % self.shards.len()
+    }
+
+    /// This thread's shard: its pinned one, else shard 0 (shared by unpinned threads).
+    fn home(&self) -> usize {
+        match (PINNED.with(Cell::get), self.shards.len()) {
+            (Some(n), count) if count > 1 => 1 + n % (count - 1),
+            _ => 0,
+        }
     }
 
     pub(crate) async fn conn(
@@ -142,9 +151,80 @@ impl Database {
     }
 }
 
-/// Builds the pool: `config.shards` pools sharing `config.max_size` connections.
+/// A connection that single statements share, pipelined (see [`Database::pipelined`]).
+type SharedConn = Arc<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>>;
+
+/// A shard's shared connection, and the lock that lets one task at a time open it.
+#[derive(Default)]
+struct SharedSlot {
+    conn: std::sync::Mutex<Option<SharedConn>>,
+    opening: tokio::sync::Mutex<()>,
+}
+
+impl SharedSlot {
+    fn get(&self) -> Option<SharedConn> {
+        self.conn.lock().unwrap().clone()
+    }
+}
+
+/// The future of one statement on a shared connection.
+pub(crate) type Pipelined<'c, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = diesel::QueryResult<T>> + Send + 'c>>;
+
+impl Database {
+    /// Runs one statement on this thread's shared connection instead of a connection of its
+    /// own: concurrent statements are pipelined on it, so the server reads them back to back
+    /// and a request needs no checkout. Only for single statements that cannot wait on a lock
+    /// (plain reads): a statement that waits holds up those queued behind it. A failure stops
+    /// sharing the connection; the pool checks it when it comes back. A shard of one
+    /// connection keeps it for exclusive use: the statement then checks it out.
+    pub(crate) async fn pipelined<T>(
+        &self,
+        statement: impl for<'c> FnOnce(&'c AsyncPgConnection) -> Pipelined<'c, T>,
+    ) -> Result<T, StoreError> {
+        if self.shards[self.home()].status().max_size < 2 {
+            let conn = self.conn().await?;
+            return crate::error::ResultExt::store(statement(&conn).await);
+        }
+        let conn = self.shared().await?;
+        let result = statement(&conn).await;
+        if result.is_err() {
+            self.unshare(&conn);
+        }
+        crate::error::ResultExt::store(result)
+    }
+
+    /// The home shard's shared connection, taken from its pool on first use (by one task;
+    /// the others wait for it).
+    async fn shared(&self) -> Result<SharedConn, StoreError> {
+        let slot = &self.shared[self.home()];
+        if let Some(conn) = slot.get() {
+            return Ok(conn);
+        }
+        let _opening = slot.opening.lock().await;
+        if let Some(conn) = slot.get() {
+            return Ok(conn);
+        }
+        let conn = Arc::new(self.conn().await?);
+        *slot.conn.lock().unwrap() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Stops sharing `conn`; it goes back to the pool when its last statement ends.
+    fn unshare(&self, conn: &SharedConn) {
+        for slot in self.shared.iter() {
+            let mut current = slot.conn.lock().unwrap();
+            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+                *current = None;
+            }
+        }
+    }
+}
+
+/// Builds the pool: `config.pinned_shards + 1` pools sharing `config.max_size` connections
+/// (fewer when there are fewer connections than that).
 pub fn connect(database_url: &str, config: &PoolConfig) -> Result<Database, StoreError> {
-    let shards = config.shards.clamp(1, config.max_size.max(1));
+    let shards = (config.pinned_shards + 1).clamp(1, config.max_size.max(1));
     let shards = (0..shards)
         .map(|i| {
             let size = config.max_size / shards + usize::from(i < config.max_size % shards);
@@ -152,6 +232,7 @@ pub fn connect(database_url: &str, config: &PoolConfig) -> Result<Database, Stor
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Database {
+        shared: shards.iter().map(|_| SharedSlot::default()).collect(),
         shards: shards.into(),
         // A zero wait means "never queue for a slot", not "never open a connection".
         checkout_timeout: if config.wait_timeout.is_zero() {
@@ -260,27 +341,54 @@ mod tests {
             .unwrap()
     }
 
-    fn config(shards: usize, max_size: usize) -> PoolConfig {
+    fn config(pinned_shards: usize, max_size: usize) -> PoolConfig {
         PoolConfig {
-            shards,
+            pinned_shards,
             max_size,
             wait_timeout: Duration::from_secs(30),
             ..PoolConfig::default()
         }
     }
 
+    fn sizes(db: &Database) -> Vec<usize> {
+        db.shards.iter().map(|p| p.status().max_size).collect()
+    }
+
     #[test]
     fn shards_share_the_pool_size() {
         let url = "postgres://postgres@127.0.0.1:5432/none";
-        let status = |shards, max| connect(url, &config(shards, max)).unwrap();
-        let db = status(3, 16);
-        assert_eq!(db.shards.len(), 3);
-        assert_eq!(db.pool_status(), (0, 0, 16));
-        let sizes: Vec<usize> = db.shards.iter().map(|p| p.status().max_size).collect();
-        assert_eq!(sizes, [6, 5, 5]);
+        let db = |pinned, max| connect(url, &config(pinned, max)).unwrap();
+        assert_eq!(sizes(&db(2, 16)), [6, 5, 5]);
+        assert_eq!(db(2, 16).pool_status(), (0, 0, 16));
+        assert_eq!(sizes(&db(0, 16)), [16]);
         // Never an empty shard.
-        assert_eq!(status(8, 2).shards.len(), 2);
-        assert_eq!(status(0, 4).shards.len(), 1);
+        assert_eq!(sizes(&db(7, 2)), [1, 1]);
+    }
+
+    #[test]
+    fn pinned_threads_get_shards_of_their_own_and_the_others_share_one() {
+        let db = connect("postgres://postgres@127.0.0.1:5432/none", &config(2, 16)).unwrap();
+        let home = |pin: bool| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                if pin {
+                    db.pin_thread();
+                    db.pin_thread(); // idempotent
+                }
+                db.home()
+            })
+            .join()
+            .unwrap()
+        };
+        assert_eq!(home(false), 0);
+        let (a, b, c) = (home(true), home(true), home(true));
+        assert!([a, b, c].iter().all(|h| (1..=2).contains(h)));
+        assert_ne!(a, b);
+        assert_eq!(a, c, "round robin over the pinned shards");
+        // Without pinned shards everyone uses the one pool.
+        let single = connect("postgres://postgres@127.0.0.1:5432/none", &config(0, 4)).unwrap();
+        single.pin_thread();
+        assert_eq!(single.home(), 0);
     }
 
     /// A thread whose own shard is busy takes another shard's idle connection at once rather
@@ -289,7 +397,7 @@ mod tests {
     fn a_busy_shard_borrows_an_idle_connection_of_another() {
         let rt = runtime();
         let db = rt.block_on(TestDatabase::new());
-        let store = connect(db.url(), &config(2, 2)).unwrap();
+        let store = connect(db.url(), &config(2, 3)).unwrap();
 
         // Thread A opens its shard's connection, gives it back, and keeps driving it.
         let (opened_tx, opened_rx) = mpsc::channel();
@@ -297,6 +405,7 @@ mod tests {
         let a = std::thread::spawn({
             let store = store.clone();
             move || {
+                store.pin_thread();
                 runtime().block_on(async {
                     drop(store.conn().await.unwrap());
                     opened_tx.send(store.home()).unwrap();
@@ -306,11 +415,12 @@ mod tests {
         });
         let home_a = opened_rx.recv().unwrap();
 
-        // Thread B (the first thread whose home is the other shard) holds its only connection
-        // and checks out a second.
+        // Thread B (pinned to the other shard) holds its only connection and checks out a
+        // second.
         let b = loop {
             let store = store.clone();
             let b = std::thread::spawn(move || {
+                store.pin_thread();
                 runtime().block_on(async {
                     if store.home() == home_a {
                         return None;
@@ -330,8 +440,78 @@ mod tests {
                 break result;
             }
         };
-        assert_eq!(b, (1, (2, 0, 2)));
+        assert_eq!(b, (1, (2, 0, 3)));
         stop_tx.send(()).unwrap();
         a.join().unwrap();
+    }
+
+    async fn backend_pid(store: &Database) -> Result<i32, StoreError> {
+        store
+            .pipelined(|conn| {
+                Box::pin(async move {
+                    let mut conn = conn;
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                        "pg_backend_pid()",
+                    ))
+                    .get_result(&mut conn)
+                    .await
+                })
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn concurrent_pipelined_statements_share_one_connection() {
+        let db = TestDatabase::new().await;
+        let store = connect(db.url(), &config(0, 4)).unwrap();
+        let (a, b, c, d) = tokio::join!(
+            backend_pid(&store),
+            backend_pid(&store),
+            backend_pid(&store),
+            backend_pid(&store)
+        );
+        let pids = [a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
+        assert!(pids.iter().all(|p| *p == pids[0]), "{pids:?}");
+        assert_eq!(
+            store.pool_status(),
+            (1, 0, 4),
+            "one connection, kept for sharing"
+        );
+        // Exclusive checkouts do not take it.
+        let own = store.conn().await.unwrap();
+        assert_eq!(store.pool_status().0, 2);
+        drop(own);
+    }
+
+    #[tokio::test]
+    async fn a_shared_connection_that_dies_is_replaced() {
+        let db = TestDatabase::new().await;
+        let store = connect(db.url(), &config(0, 4)).unwrap();
+        let first = backend_pid(&store).await.unwrap();
+        let terminated: bool = db
+            .client()
+            .await
+            .query_one("SELECT pg_terminate_backend($1, 5000)", &[&first])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(terminated);
+        assert!(
+            backend_pid(&store).await.is_err(),
+            "the dead connection fails once"
+        );
+        let next = backend_pid(&store).await.unwrap();
+        assert_ne!(next, first);
+        assert_eq!(backend_pid(&store).await.unwrap(), next);
+    }
+
+    #[tokio::test]
+    async fn a_pool_of_one_is_not_shared() {
+        let db = TestDatabase::new().await;
+        let store = connect(db.url(), &config(0, 1)).unwrap();
+        backend_pid(&store).await.unwrap();
+        assert_eq!(store.pool_status(), (1, 1, 1), "back in the pool");
+        let own = tokio::time::timeout(Duration::from_secs(2), store.conn()).await;
+        assert!(own.expect("not held by sharing").is_ok());
     }
 }

@@ -59,6 +59,10 @@ diesel::table! {
         analyzed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        primary_contact_id -> Nullable<Uuid>,
+        primary_contact_first_name -> Nullable<Text>,
+        primary_contact_last_name -> Nullable<Text>,
+        primary_contact_email -> Nullable<Text>,
     }
 }
 
@@ -89,6 +93,8 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         user_agent -> Nullable<Text>,
         ip_address -> Nullable<Text>,
+        active_role -> Nullable<Text>,
+        active_partner_id -> Nullable<Uuid>,
     }
 }
 
