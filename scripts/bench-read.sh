@@ -6,8 +6,11 @@
 # same concurrency. pgbench prints no percentiles, so for it the table shows
 # tps and *average* latency (marked "avg"), not p99.
 #
-# Usage: scripts/bench-read.sh            (CONNS=16 DURATION=15s by default)
-#        CONNS=32 DURATION=30s scripts/bench-read.sh
+# A shared 2-core machine drifts by ±20 % over a minute, so the phases run
+# ROUNDS times, interleaved, and the report gives each round and the median.
+#
+# Usage: scripts/bench-read.sh            (CONNS=16 DURATION=15s ROUNDS=3 by default)
+#        CONNS=32 DURATION=30s ROUNDS=1 scripts/bench-read.sh
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,6 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CONNS="${CONNS:-16}"
 THREADS=2
 DURATION="${DURATION:-15s}"
+ROUNDS="${ROUNDS:-3}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PORT=18080
 BASE="http://127.0.0.1:${PORT}"
@@ -58,34 +62,37 @@ code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN
 [[ "${code}" == 200 ]] || die "GET /api/partners/${PARTNER_ID} returned ${code}"
 
 # --- measure ------------------------------------------------------------------
-run_wrk() { # name path
-  log "wrk ${2} (${THREADS} threads, ${CONNS} connections, ${DURATION})"
-  wrk -t"${THREADS}" -c"${CONNS}" -d"${DURATION}" --latency \
-    -H "Authorization: Bearer ${TOKEN}" "${BASE}${2}" | tee "${WORK}/wrk-${1}.txt" >&2
-}
-run_wrk healthz /healthz
-run_wrk get "/api/partners/${PARTNER_ID}"
-run_wrk list "/api/partners?limit=25"
-
 log "pgbench -i -s 10 into ${PGBENCH_DB}"
 psql "${PG_URL}/postgres" -qX -v ON_ERROR_STOP=1 \
   -c "DROP DATABASE IF EXISTS ${PGBENCH_DB} WITH (FORCE)" \
   -c "CREATE DATABASE ${PGBENCH_DB}"
 pgbench -i -s 10 -q "${PG_URL}/${PGBENCH_DB}" >"${WORK}/pgbench-init.txt" 2>&1 \
   || { cat "${WORK}/pgbench-init.txt" >&2; die "pgbench -i failed"; }
-log "pgbench -S -M prepared -c ${CONNS} -j ${THREADS} -T ${DURATION_SECS}"
-pgbench -S -M prepared -c "${CONNS}" -j "${THREADS}" -T "${DURATION_SECS}" \
-  "${PG_URL}/${PGBENCH_DB}" 2>&1 | tee "${WORK}/pgbench.txt" >&2
+
+run_wrk() { # name path round
+  log "round ${3}: wrk ${2} (${THREADS} threads, ${CONNS} connections, ${DURATION})"
+  wrk -t"${THREADS}" -c"${CONNS}" -d"${DURATION}" --latency \
+    -H "Authorization: Bearer ${TOKEN}" "${BASE}${2}" | tee "${WORK}/wrk-${1}-${3}.txt" >&2
+}
+for round in $(seq 1 "${ROUNDS}"); do
+  run_wrk healthz /healthz "${round}"
+  run_wrk get "/api/partners/${PARTNER_ID}" "${round}"
+  run_wrk list "/api/partners?limit=25" "${round}"
+  log "round ${round}: pgbench -S -M prepared -c ${CONNS} -j ${THREADS} -T ${DURATION_SECS}"
+  pgbench -S -M prepared -c "${CONNS}" -j "${THREADS}" -T "${DURATION_SECS}" \
+    "${PG_URL}/${PGBENCH_DB}" 2>&1 | tee "${WORK}/pgbench-${round}.txt" >&2
+done
 
 # --- report -------------------------------------------------------------------
-python3 - "${WORK}" "${PARTNER_ID}" "${CONNS}" "${DURATION}" <<'PY'
-import pathlib, re, sys
+python3 - "${WORK}" "${PARTNER_ID}" "${CONNS}" "${DURATION}" "${ROUNDS}" <<'PY'
+import pathlib, re, statistics, sys
 
-work, partner_id, conns, duration = pathlib.Path(sys.argv[1]), *sys.argv[2:]
+work, partner_id, conns, duration, rounds = pathlib.Path(sys.argv[1]), *sys.argv[2:]
+rounds = int(rounds)
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
-def wrk(name):
-    text = (work / f"wrk-{name}.txt").read_text()
+def wrk(name, r):
+    text = (work / f"wrk-{name}-{r}.txt").read_text()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     value, unit = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s|m|h)\s*$", text, re.M).groups()
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
@@ -93,29 +100,46 @@ def wrk(name):
         print(f"warning: {name}: {errors.group(1)} non-2xx/3xx responses", file=sys.stderr)
     return rps, float(value) * UNITS_MS[unit]
 
-pg = (work / "pgbench.txt").read_text()
-pg_tps = float(re.search(r"^tps = ([\d.]+)", pg, re.M).group(1))
-pg_avg = float(re.search(r"^latency average = ([\d.]+) ms", pg, re.M).group(1))
+def pgbench(r):
+    text = (work / f"pgbench-{r}.txt").read_text()
+    tps = float(re.search(r"^tps = ([\d.]+)", text, re.M).group(1))
+    avg = float(re.search(r"^latency average = ([\d.]+) ms", text, re.M).group(1))
+    return tps, avg
 
-healthz = wrk("healthz")
-healthz_rps = healthz[0]
-rows = [
-    ("GET /healthz", *healthz),
-    (f"GET /api/partners/{{id}}", *wrk("get")),
-    ("GET /api/partners?limit=25", *wrk("list")),
-]
+ROUTES = [("healthz", "GET /healthz"), ("get", "GET /api/partners/{id}"),
+          ("list", "GET /api/partners?limit=25")]
+HEADER = ("route", "rps", "p99 ms", "x healthz", "x pgbench")
+FMT = "{:<28} {:>11} {:>10} {:>10} {:>10}"
 
-header = ("route", "rps", "p99 ms", "x healthz", "x pgbench")
-fmt = "{:<28} {:>11} {:>10} {:>10} {:>10}"
-print()
-print(f"Read benchmark: {conns} connections, {duration}, partner {partner_id}")
-print(fmt.format(*header))
-print(fmt.format(*("-" * len(h) for h in header)))
-for route, rps, p99 in rows:
-    print(fmt.format(route, f"{rps:,.0f}", f"{p99:.2f}",
-                     f"{rps / healthz_rps:.2f}", f"{rps / pg_tps:.2f}"))
-print(fmt.format("pgbench -S (tps, avg lat)", f"{pg_tps:,.0f}", f"{pg_avg:.2f} avg",
-                 f"{pg_tps / healthz_rps:.2f}", "1.00"))
+def table(title, measured, pg):
+    print()
+    print(title)
+    print(FMT.format(*HEADER))
+    print(FMT.format(*("-" * len(h) for h in HEADER)))
+    healthz_rps = measured["healthz"][0]
+    for key, route in ROUTES:
+        rps, p99 = measured[key]
+        print(FMT.format(route, f"{rps:,.0f}", f"{p99:.2f}",
+                         f"{rps / healthz_rps:.2f}", f"{rps / pg[0]:.2f}"))
+    print(FMT.format("pgbench -S (tps, avg lat)", f"{pg[0]:,.0f}", f"{pg[1]:.2f} avg",
+                     f"{pg[0] / healthz_rps:.2f}", "1.00"))
+
+per_round = []
+for r in range(1, rounds + 1):
+    measured = {key: wrk(key, r) for key, _ in ROUTES}
+    pg = pgbench(r)
+    per_round.append((measured, pg))
+    table(f"Round {r}: {conns} connections, {duration}, partner {partner_id}", measured, pg)
+
+if rounds > 1:
+    median = statistics.median
+    measured = {key: (median([m[key][0] for m, _ in per_round]),
+                      median([m[key][1] for m, _ in per_round])) for key, _ in ROUTES}
+    pg = (median([p[0] for _, p in per_round]), median([p[1] for _, p in per_round]))
+    table(f"Median of {rounds} rounds (each column on its own)", measured, pg)
+    ratios = [m["get"][0] / p[0] for m, p in per_round]
+    print("\nGET /api/partners/{id} x pgbench, round by round: "
+          + ", ".join(f"{x:.2f}" for x in ratios) + f" (median {median(ratios):.2f})")
 print("\nratios are rps / healthz rps and rps / pgbench tps; "
       "pgbench reports average latency, not p99.")
 PY
