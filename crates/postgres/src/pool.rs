@@ -63,7 +63,7 @@ thread_local! {
 #[derive(Clone)]
 pub struct Database {
     /// Thread-affine pools: a thread checks out from its home shard first (see
-    /// [`PoolConfig::shards`]).
+    /// [`PoolConfig::pinned_shards`]).
     shards: Arc<[PgPool]>,
     /// Per shard, the connection that single statements share (see [`Database::pipelined`]).
     shared: Arc<[SharedSlot]>,
