@@ -182,6 +182,18 @@ async fn the_heuristic_reads_the_site_and_scores_against_the_ideal_profile() {
     assert_eq!(n, 1);
 }
 
+/// `analysis_cache_lookups_total` for this stage and result, from `/metrics`.
+async fn lookups(app: &TestApp, stage: &str, result: &str) -> u64 {
+    let res = app.call(Method::GET, "/metrics", None, None).await;
+    let series = format!("analysis_cache_lookups_total{{stage=\"{stage}\",result=\"{result}\"}} ");
+    res.body
+        .as_str()
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix(series.as_str()))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
 #[tokio::test]
 async fn another_organization_reuses_the_cache_without_scrape_or_model_call() {
     let site = site().await;
@@ -204,6 +216,9 @@ async fn another_organization_reuses_the_cache_without_scrape_or_model_call() {
     assert_eq!(first.body["partner"]["products"], json!(["Acme CRM"]));
     assert_eq!(hits(&model, "/v1/chat/completions").await, 1);
     assert_eq!(hits(&site, "/").await, 1);
+    // One miss when reading, and the second look under the lease, counted apart.
+    assert_eq!(lookups(&app, "read", "miss").await, 1);
+    assert_eq!(lookups(&app, "lease", "miss").await, 1);
 
     let second = analyze(&app, &b.token, pb["id"].as_str().unwrap(), "").await;
     assert_eq!(second.status, 200, "{:?}", second.body);
@@ -212,6 +227,12 @@ async fn another_organization_reuses_the_cache_without_scrape_or_model_call() {
     assert_eq!(second.body["partner"]["organizationId"], b.organization_id);
     assert_eq!(hits(&model, "/v1/chat/completions").await, 1);
     assert_eq!(hits(&site, "/").await, 1);
+    assert_eq!(lookups(&app, "read", "hit").await, 1);
+    assert_eq!(
+        lookups(&app, "lease", "miss").await,
+        1,
+        "a hit needs no lease"
+    );
 
     // ?refresh=true bypasses the cache.
     let again = analyze(&app, &b.token, pb["id"].as_str().unwrap(), "?refresh=true").await;
