@@ -57,6 +57,13 @@ pub struct Options {
     pub site_port: u16,
     /// Background analysis workers (none unless a test needs them).
     pub analysis_workers: usize,
+    /// The test's database (a fresh one when `None`); `database_url` may reach it another way
+    /// (e.g. through a proxy).
+    pub db: Option<TestDatabase>,
+    /// Changes to the configuration, applied after the options above.
+    pub config: Box<dyn FnOnce(&mut Config)>,
+    /// Replacements of the external adapters once they are built (e.g. with short timeouts).
+    pub externals: Box<dyn FnOnce(&mut Externals)>,
 }
 
 impl Default for Options {
@@ -73,6 +80,9 @@ impl Default for Options {
             sites: Vec::new(),
             site_port: 9,
             analysis_workers: 0,
+            db: None,
+            config: Box::new(|_| {}),
+            externals: Box::new(|_| {}),
         }
     }
 }
@@ -82,7 +92,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    let db = TestDatabase::new().await;
+    let db = match options.db {
+        Some(db) => db,
+        None => TestDatabase::new().await,
+    };
     let mut config = Config::from_vars(&Vars(HashMap::new())).expect("development defaults");
     config.port = 0;
     config.database_url = Some(db.url().to_owned());
@@ -131,6 +144,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.public_base_url = format!("http://127.0.0.1:{port}");
     config.analysis_workers = options.analysis_workers;
     config.analysis_poll = std::time::Duration::from_millis(50);
+    config.database_url = Some(url.clone());
+    (options.config)(&mut config);
     let mut externals = Externals::from_config(&config).expect("externals");
     externals.scraper = Arc::new(test_scraper(&options.sites, options.site_port));
     if let Some(url) = options.llm {
@@ -143,6 +158,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             partneros_llm::LlmClient::new(settings).expect("llm settings"),
         ));
     }
+    (options.externals)(&mut externals);
     let services = services(&config, &url, clock.clone(), externals).expect("services");
     let app = Application::build(&config, services).expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -1,7 +1,6 @@
 //! PostgreSQL taken away under load, through a proxy between the app and the real server.
 
-use crate::app::{Setup, spawn};
-use crate::helpers::{Owner, PASSWORD, TestApp};
+use crate::helpers::{Options, Owner, PASSWORD, TestApp, spawn_app_with};
 use partneros_test_support::{Link, TcpProxy, TestDatabase};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -22,12 +21,12 @@ async fn app_behind_proxy() -> (TestApp, TcpProxy) {
     let db = TestDatabase::new().await;
     let proxy = TcpProxy::start(&db.server_address()).await;
     let url = db.url_via(proxy.address());
-    let app = spawn(Setup {
+    let app = spawn_app_with(Options {
         db: Some(db),
         database_url: Some(url),
-        pool_wait: POOL_WAIT,
+        pool_wait_ms: POOL_WAIT.as_millis() as u64,
         config: Box::new(|c| c.statement_timeout = STATEMENT_TIMEOUT),
-        ..Setup::default()
+        ..Options::default()
     })
     .await;
     (app, proxy)

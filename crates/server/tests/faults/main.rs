@@ -7,7 +7,6 @@
 //! Each test asserts the documented answer, a bound on how long it takes, and that nothing was
 //! recorded; and, with the link restored, that the same process serves again.
 
-mod app;
 mod database;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]

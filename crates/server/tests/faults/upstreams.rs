@@ -13,8 +13,7 @@
 //! garbage; an S3 endpoint nobody listens on), and slow answers at each adapter
 //! (`crates/{llm,docuseal,turnstile,storage}/tests`).
 
-use crate::app::{Setup, spawn};
-use crate::helpers::{Res, TestApp, read};
+use crate::helpers::{Options, Res, TestApp, read, spawn_app_with};
 use partneros_domain::banner::samples;
 use partneros_domain::secret::Secret;
 use partneros_test_support::{Link, TcpProxy};
@@ -93,7 +92,7 @@ async fn a_slow_or_resetting_model_is_a_502_and_the_partner_stays_as_it_was() {
     let url = format!("http://{}/v1", proxy.address());
     // Three attempts of TIMEOUT would take longer than the budget: the budget bounds the answer.
     let budget = TIMEOUT * 2;
-    let app = spawn(Setup {
+    let app = spawn_app_with(Options {
         externals: Box::new(move |e| {
             let mut settings = partneros_llm::LlmSettings::new(url, "test-model")
                 .with_api_key(Secret::new("sk-test"));
@@ -102,7 +101,7 @@ async fn a_slow_or_resetting_model_is_a_502_and_the_partner_stays_as_it_was() {
             settings.backoff_base = Duration::from_millis(20);
             e.model = Some(Arc::new(partneros_llm::LlmClient::new(settings).unwrap()));
         }),
-        ..Setup::default()
+        ..Options::default()
     })
     .await;
     let owner = app.owner("llm").await;
@@ -174,13 +173,13 @@ async fn a_slow_or_resetting_docuseal_is_a_502_and_no_template_is_recorded() {
         .await;
     let proxy = TcpProxy::start(&docuseal.address().to_string()).await;
     let url = format!("http://{}", proxy.address());
-    let app = spawn(Setup {
+    let app = spawn_app_with(Options {
         externals: Box::new(move |e| {
             e.esign = Arc::new(
                 partneros_docuseal::DocusealClient::new(&url, Secret::new(KEY), TIMEOUT).unwrap(),
             );
         }),
-        ..Setup::default()
+        ..Options::default()
     })
     .await;
     let owner = app.owner("docuseal").await;
@@ -228,7 +227,7 @@ async fn a_slow_or_resetting_turnstile_is_a_502_and_no_submission_is_stored() {
     let proxy = TcpProxy::start(&turnstile.address().to_string()).await;
     let url = format!("http://{}/siteverify", proxy.address());
     let verify_url = url.clone();
-    let app = spawn(Setup {
+    let app = spawn_app_with(Options {
         config: Box::new(move |c| {
             c.turnstile_secret = Some(Secret::new("secret"));
             c.turnstile_site_key = Some("1x00000000000000000000AA".into());
@@ -240,7 +239,7 @@ async fn a_slow_or_resetting_turnstile_is_a_502_and_no_submission_is_stored() {
                     .unwrap(),
             ));
         }),
-        ..Setup::default()
+        ..Options::default()
     })
     .await;
     let owner = app.owner("turnstile").await;
@@ -346,7 +345,7 @@ async fn a_slow_or_resetting_store_is_a_502_with_no_object_left_and_no_banner_se
         force_path_style: true,
         public_base_url: None,
     };
-    let app = spawn(Setup {
+    let app = spawn_app_with(Options {
         config: Box::new(move |c| c.storage = partneros_server::config::Storage::S3(s3)),
         externals: Box::new(move |e| {
             e.files = Arc::new(
@@ -363,7 +362,7 @@ async fn a_slow_or_resetting_store_is_a_502_with_no_object_left_and_no_banner_se
                 .unwrap(),
             );
         }),
-        ..Setup::default()
+        ..Options::default()
     })
     .await;
     let owner = app.owner("s3").await;
