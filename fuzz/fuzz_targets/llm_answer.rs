@@ -25,20 +25,8 @@ use partneros_domain::analysis::scoring::{IdealPartnerProfile, score};
 use partneros_fuzz::{check_fit, distinct_ignoring_case, is_clean, object};
 use serde_json::Value;
 
+/// Values and nested keys; the answer's own keys (`ENRICHMENT_FIELDS`) are added to these.
 const WORDS: &[&str] = &[
-    "industry",
-    "description",
-    "employees",
-    "employeesRange",
-    "companyRevenue",
-    "regions",
-    "languages",
-    "services",
-    "products",
-    "strengths",
-    "risks",
-    "summary",
-    "confidence",
     "label",
     "high",
     "Medium",
@@ -161,13 +149,15 @@ fn check(p: &EnrichedProfile, object: bool) {
     check_fit(&score(p, &IDEAL));
 }
 
+/// [`WORDS`] and the answer's keys, built once.
+static ALL_WORDS: LazyLock<Vec<&str>> =
+    LazyLock::new(|| WORDS.iter().copied().chain(ENRICHMENT_FIELDS).collect());
+
 fuzz_target!(|data: &[u8]| {
-    let mut words = WORDS.to_vec();
-    words.extend(ENRICHMENT_FIELDS);
     // JSON text as is; other bytes build an object with the answer's keys.
     let answer = serde_json::from_slice::<Value>(data).unwrap_or_else(|_| {
         let mut u = Unstructured::new(data);
-        Value::Object(object(&mut u, &ENRICHMENT_FIELDS, &words, 1).unwrap_or_default())
+        Value::Object(object(&mut u, &ENRICHMENT_FIELDS, &ALL_WORDS, 1).unwrap_or_default())
     });
     let profile = sanitize(&answer);
     check(&profile, answer.is_object());
