@@ -415,3 +415,30 @@ pub async fn read(res: reqwest::Response) -> Res {
         body,
     }
 }
+
+/// A minimal PDF that passes the upload's sniffing.
+pub const PDF: &[u8] = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+/// A legal-template upload of [`PDF`] for a partner: reusable, with these roles and fields
+/// (JSON arrays).
+pub fn template_form(
+    partner_id: &str,
+    name: &str,
+    roles: &str,
+    fields: String,
+) -> reqwest::multipart::Form {
+    use reqwest::multipart::{Form, Part};
+    Form::new()
+        .part(
+            "file",
+            Part::bytes(PDF.to_vec())
+                .file_name("nda.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        )
+        .text("partnerId", partner_id.to_owned())
+        .text("name", name.to_owned())
+        .text("scope", "reusable")
+        .text("roles", roles.to_owned())
+        .text("fields", fields)
+}

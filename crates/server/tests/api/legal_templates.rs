@@ -8,7 +8,6 @@ use wiremock::matchers::{header, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const KEY: &str = "docuseal-test-key";
-const PDF: &[u8] = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
 fn fields() -> String {
     json!([{"name": "Partner signature", "type": "signature", "role": "Partner", "page": 1,
@@ -19,19 +18,7 @@ fn fields() -> String {
 }
 
 fn form(partner_id: &str, name: &str) -> Form {
-    Form::new()
-        .part(
-            "file",
-            Part::bytes(PDF.to_vec())
-                .file_name("nda.pdf")
-                .mime_str("application/pdf")
-                .unwrap(),
-        )
-        .text("partnerId", partner_id.to_owned())
-        .text("name", name.to_owned())
-        .text("scope", "reusable")
-        .text("roles", r#"["Partner","PartnerOS"]"#)
-        .text("fields", fields())
+    template_form(partner_id, name, r#"["Partner","PartnerOS"]"#, fields())
 }
 
 async fn upload(app: &TestApp, token: &str, form: Form) -> Res {

@@ -13,7 +13,7 @@
 //! garbage; an S3 endpoint nobody listens on), and slow answers at each adapter
 //! (`crates/{llm,docuseal,turnstile,storage}/tests`).
 
-use crate::helpers::{Options, Res, TestApp, read, spawn_app_with};
+use crate::helpers::{Options, Res, TestApp, read, spawn_app_with, template_form};
 use partneros_domain::banner::samples;
 use partneros_domain::secret::Secret;
 use partneros_test_support::{Link, TcpProxy};
@@ -141,24 +141,11 @@ async fn a_slow_or_resetting_model_is_a_502_and_the_partner_stays_as_it_was() {
 }
 
 const KEY: &str = "docuseal-test-key";
-const PDF: &[u8] = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
-fn template_form(partner_id: &str, name: &str) -> Form {
+fn docuseal_form(partner_id: &str, name: &str) -> Form {
     let fields = json!([{"name": "Partner signature", "type": "signature", "role": "Partner",
                          "page": 1, "x": 0.1, "y": 0.8, "width": 0.3, "height": 0.05}]);
-    Form::new()
-        .part(
-            "file",
-            Part::bytes(PDF.to_vec())
-                .file_name("nda.pdf")
-                .mime_str("application/pdf")
-                .unwrap(),
-        )
-        .text("partnerId", partner_id.to_owned())
-        .text("name", name.to_owned())
-        .text("scope", "reusable")
-        .text("roles", r#"["Partner"]"#)
-        .text("fields", fields.to_string())
+    template_form(partner_id, name, r#"["Partner"]"#, fields.to_string())
 }
 
 #[tokio::test]
@@ -191,7 +178,7 @@ async fn a_slow_or_resetting_docuseal_is_a_502_and_no_template_is_recorded() {
         app.http
             .post(format!("{}/api/partners/legal-templates", app.address))
             .bearer_auth(&owner.token)
-            .multipart(template_form(&pid, name))
+            .multipart(docuseal_form(&pid, name))
     };
 
     for (i, link) in FAULTS.into_iter().enumerate() {
