@@ -4,7 +4,7 @@
 use crate::Database;
 use crate::error::ResultExt;
 use crate::fragments::{SessionColumns, live_session, session_columns, session_partner};
-use crate::identity::{authenticate_on, session_principal, touch_session};
+use crate::identity::{authenticate_on, principal_of_session};
 use crate::models::{PartnerRow, partner as partner_of};
 use crate::schema::*;
 use async_trait::async_trait;
@@ -18,7 +18,7 @@ use partneros_domain::analysis::store::{
     AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
     PartnerAnalysis,
 };
-use partneros_domain::identity::{Credential, Principal, SESSION_TOUCH_INTERVAL};
+use partneros_domain::identity::{Credential, Principal};
 use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
 use partneros_domain::partner::Partner;
 use partneros_domain::values::Role;
@@ -199,16 +199,10 @@ impl AnalysisStore for Database {
                 })
             })
             .await?;
-        let Some(((session_id, user_id, last_seen_at, org, role, partner_of_member), p, tail)) =
-            row
-        else {
+        let Some((session, p, tail)) = row else {
             return Ok(None);
         };
-        if last_seen_at < now - SESSION_TOUCH_INTERVAL {
-            let mut conn = self.conn().await?;
-            touch_session(&mut conn, session_id, now).await?;
-        }
-        let principal = session_principal(session_id, user_id, org, role, partner_of_member)?;
+        let principal = principal_of_session(self, session, now).await?;
         let context = p.map(|p| context_of(p, tail, enriched_by)).transpose()?;
         Ok(Some((principal, context)))
     }

@@ -2,7 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::fragments::{live_session, session_columns};
+use crate::fragments::{SessionColumns, live_session, session_columns};
 use crate::models::{TxError, UserRow, parse_role};
 use crate::schema::*;
 use async_trait::async_trait;
@@ -37,15 +37,7 @@ where
     let stale = now - SESSION_TOUCH_INTERVAL;
     match credential {
         Credential::Session(hash) => {
-            type Row = (
-                Uuid,
-                Uuid,
-                DateTime<Utc>,
-                Option<Uuid>,
-                Option<String>,
-                Option<Uuid>,
-            );
-            let row: Option<Row> = sessions::table
+            let row: Option<SessionColumns> = sessions::table
                 .filter(live_session!(hash.as_bytes().as_slice(), now))
                 .select(session_columns!())
                 .first(conn)
@@ -116,6 +108,21 @@ where
         .await
         .store()?;
     Ok(())
+}
+
+/// The principal of a live session read by [`session_columns!`] on a shared connection
+/// (see [`Database::pipelined`]); slides its inactivity expiry, on a connection of its own, when
+/// it was last seen more than a minute ago.
+pub(crate) async fn principal_of_session(
+    db: &Database,
+    (session_id, user_id, last_seen_at, org, role, partner_id): SessionColumns,
+    now: DateTime<Utc>,
+) -> Result<Principal, StoreError> {
+    if last_seen_at < now - SESSION_TOUCH_INTERVAL {
+        let mut conn = db.conn().await?;
+        touch_session(&mut conn, session_id, now).await?;
+    }
+    session_principal(session_id, user_id, org, role, partner_id)
 }
 
 /// The principal of a live session and its (optional) membership row.

@@ -3,7 +3,7 @@
 use crate::Database;
 use crate::error::ResultExt;
 use crate::fragments::{SessionColumns, live_session, session_columns, session_partner};
-use crate::identity::{authenticate_on, session_principal, touch_session, user_insert};
+use crate::identity::{authenticate_on, principal_of_session, user_insert};
 use crate::models::{
     ContactRow, MemberRow, PartnerRow, TxError, UserRow, insert_invitation, partner, record_event,
 };
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use partneros_domain::StoreError;
-use partneros_domain::identity::{Credential, Principal, SESSION_TOUCH_INTERVAL};
+use partneros_domain::identity::{Credential, Principal};
 use partneros_domain::ids::*;
 use partneros_domain::partner::{Partner, PartnerCursor, PartnerFilter, PartnerPatch};
 use partneros_domain::ports::{NewPartnerRecord, PartnerStore};
@@ -244,15 +244,10 @@ impl PartnerStore for Database {
                         })
                     })
                     .await?;
-                let Some(((session_id, user_id, last_seen_at, org, role, partner_of), p)) = row
-                else {
+                let Some((session, p)) = row else {
                     return Ok(None);
                 };
-                if last_seen_at < now - SESSION_TOUCH_INTERVAL {
-                    let mut conn = self.conn().await?;
-                    touch_session(&mut conn, session_id, now).await?;
-                }
-                let principal = session_principal(session_id, user_id, org, role, partner_of)?;
+                let principal = principal_of_session(self, session, now).await?;
                 let partner = p.map(partner).transpose()?;
                 Ok(Some((principal, partner)))
             }
