@@ -43,18 +43,7 @@ for n in $(seq 1 "${PARTNERS}"); do
     "${BASE}/api/partners" || true)"
   [[ "${code}" == 201 ]] || die "POST /api/partners #${n} returned ${code}"
 done
-psql "${PG_URL}/${BENCH_DB}" -qX -v ON_ERROR_STOP=1 <<'SQL'
-INSERT INTO domain_enrichments (domain, enriched_by, profile, sources, fetched_at, expires_at)
-SELECT domain, 'heuristic',
-  jsonb_build_object('industry', 'Software', 'description', 'CRM software.', 'employees', 120,
-    'employeesRange', '51-200', 'companyRevenue', null, 'regions', '["DACH","US"]'::jsonb,
-    'languages', '["en","de"]'::jsonb, 'services', '["Implementation","Training"]'::jsonb,
-    'products', '[]'::jsonb, 'strengths', '[]'::jsonb, 'risks', '[]'::jsonb,
-    'summary', name || ': likely Software.', 'confidence', 'low'),
-  jsonb_build_array(jsonb_build_object('url', 'https://' || domain || '/', 'status', 'fetched')),
-  now(), now() + interval '7 days'
-FROM partners;
-SQL
+seed_cached_enrichments "${BENCH_DB}"
 psql "${PG_URL}/${BENCH_DB}" -qtAX -c "SELECT id FROM partners ORDER BY created_at" >"${WORK}/ids.txt"
 PARTNER_ID="$(head -n1 "${WORK}/ids.txt")"
 curl -sS -o /dev/null -X PUT -H 'Content-Type: application/json' -H "Authorization: Bearer ${TOKEN}" \

@@ -71,16 +71,7 @@ for n in $(seq 1 "${PARTNERS}"); do
   code="$(api POST /api/partners "{\"name\":\"Seed ${n}\",\"domain\":${domain},\"type\":\"technology\",\"primaryContact\":{\"firstName\":\"A\",\"lastName\":\"B\",\"email\":\"seed-${n}@soak.example\"}}")"
   [[ "${code}" == 201 ]] || die "POST /api/partners #${n} returned ${code}: $(cat "${WORK}/api.json")"
 done
-sql "INSERT INTO domain_enrichments (domain, enriched_by, profile, sources, fetched_at, expires_at)
-SELECT domain, 'heuristic',
-  jsonb_build_object('industry', 'Software', 'description', 'CRM software.', 'employees', 120,
-    'employeesRange', '51-200', 'companyRevenue', null, 'regions', '[\"DACH\",\"US\"]'::jsonb,
-    'languages', '[\"en\",\"de\"]'::jsonb, 'services', '[\"Implementation\",\"Training\"]'::jsonb,
-    'products', '[]'::jsonb, 'strengths', '[]'::jsonb, 'risks', '[]'::jsonb,
-    'summary', name || ': likely Software.', 'confidence', 'low'),
-  jsonb_build_array(jsonb_build_object('url', 'https://' || domain || '/', 'status', 'fetched')),
-  now(), now() + interval '7 days'
-FROM partners WHERE domain IS NOT NULL"
+seed_cached_enrichments "${SOAK_DB}"
 code="$(api PUT /api/organization/ideal-partner-profile '{"targetIndustries":["Software"],"targetRegions":["DE"],"targetLanguages":["de"],"employeeRange":{"min":50,"max":500},"soughtServices":["Implementation"]}')"
 [[ "${code}" == 200 ]] || die "PUT ideal-partner-profile returned ${code}: $(cat "${WORK}/api.json")"
 sql "SELECT id FROM partners ORDER BY created_at" >"${WORK}/partners.txt"

@@ -107,3 +107,20 @@ sign_in() {
   [[ "${code}" == 200 ]] || die "sign-in returned ${code}: $(cat "${WORK}/signin.json" 2>/dev/null)"
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token"])' "${WORK}/signin.json"
 }
+
+# seed_cached_enrichments DATABASE: a fresh heuristic cache entry (7 days) for the domain of
+# every partner that has one, so analyses of them are cache hits.
+seed_cached_enrichments() {
+  psql "${PG_URL}/$1" -qX -v ON_ERROR_STOP=1 <<'SQL'
+INSERT INTO domain_enrichments (domain, enriched_by, profile, sources, fetched_at, expires_at)
+SELECT domain, 'heuristic',
+  jsonb_build_object('industry', 'Software', 'description', 'CRM software.', 'employees', 120,
+    'employeesRange', '51-200', 'companyRevenue', null, 'regions', '["DACH","US"]'::jsonb,
+    'languages', '["en","de"]'::jsonb, 'services', '["Implementation","Training"]'::jsonb,
+    'products', '[]'::jsonb, 'strengths', '[]'::jsonb, 'risks', '[]'::jsonb,
+    'summary', name || ': likely Software.', 'confidence', 'low'),
+  jsonb_build_array(jsonb_build_object('url', 'https://' || domain || '/', 'status', 'fetched')),
+  now(), now() + interval '7 days'
+FROM partners WHERE domain IS NOT NULL;
+SQL
+}
