@@ -65,8 +65,10 @@ pub struct Database {
     /// Thread-affine pools: a thread checks out from its home shard first (see
     /// [`PoolConfig::pinned_shards`]).
     shards: Arc<[PgPool]>,
-    /// Per shard, the connection that single statements share (see [`Database::pipelined`]).
-    shared: Arc<[SharedSlot]>,
+    /// Per shard, the connection that single statements share (see [`Database::pipelined`]);
+    /// none for a shard of fewer than three connections, which keeps them for exclusive use
+    /// (sharing one of two would halve what transactions have).
+    shared: Arc<[Option<SharedSlot>]>,
     /// The longest a checkout may take in all: waiting for a slot, opening a connection and
     /// setting it up.
     checkout_timeout: Duration,
@@ -154,7 +156,7 @@ impl Database {
 /// A connection that single statements share, pipelined (see [`Database::pipelined`]).
 type SharedConn = Arc<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>>;
 
-/// A shard's shared connection, and the lock that lets one task at a time open it.
+/// A shard's shared connection, and the lock held by the one task taking it.
 #[derive(Default)]
 struct SharedSlot {
     conn: std::sync::Mutex<Option<SharedConn>>,
@@ -164,6 +166,15 @@ struct SharedSlot {
 impl SharedSlot {
     fn get(&self) -> Option<SharedConn> {
         self.conn.lock().unwrap().clone()
+    }
+
+    /// Stops sharing `conn` (unless another has replaced it already); it goes back to the
+    /// pool when its last statement ends.
+    fn unshare(&self, conn: &SharedConn) {
+        let mut current = self.conn.lock().unwrap();
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            *current = None;
+        }
     }
 }
 
@@ -176,48 +187,44 @@ impl Database {
     /// own: concurrent statements are pipelined on it, so the server reads them back to back
     /// and a request needs no checkout. Only for single statements that cannot wait on a lock
     /// (plain reads): a statement that waits holds up those queued behind it. A failure stops
-    /// sharing the connection; the pool checks it when it comes back. A shard of one
-    /// connection keeps it for exclusive use: the statement then checks it out.
+    /// sharing the connection; the pool checks it when it comes back. A shard of fewer than
+    /// three connections shares none: the statement then checks one out.
     pub(crate) async fn pipelined<T>(
         &self,
         statement: impl for<'c> FnOnce(&'c AsyncPgConnection) -> Pipelined<'c, T>,
     ) -> Result<T, StoreError> {
-        if self.shards[self.home()].status().max_size < 2 {
+        let shared = match &self.shared[self.home()] {
+            Some(slot) => self.shared(slot).await?.map(|conn| (slot, conn)),
+            None => None,
+        };
+        let Some((slot, conn)) = shared else {
             let conn = self.conn().await?;
             return crate::error::ResultExt::store(statement(&conn).await);
-        }
-        let conn = self.shared().await?;
+        };
         let result = statement(&conn).await;
         if result.is_err() {
-            self.unshare(&conn);
+            slot.unshare(&conn);
         }
         crate::error::ResultExt::store(result)
     }
 
-    /// The home shard's shared connection, taken from its pool on first use (by one task;
-    /// the others wait for it).
-    async fn shared(&self) -> Result<SharedConn, StoreError> {
-        let slot = &self.shared[self.home()];
+    /// The slot's shared connection, taken from this thread's shard on first use. `None` while
+    /// another task is taking it: that statement uses a connection of its own rather than wait
+    /// on someone else's checkout (which, with the database away, would queue every waiter
+    /// behind one failing attempt after another).
+    async fn shared(&self, slot: &SharedSlot) -> Result<Option<SharedConn>, StoreError> {
         if let Some(conn) = slot.get() {
-            return Ok(conn);
+            return Ok(Some(conn));
         }
-        let _opening = slot.opening.lock().await;
+        let Ok(_opening) = slot.opening.try_lock() else {
+            return Ok(None);
+        };
         if let Some(conn) = slot.get() {
-            return Ok(conn);
+            return Ok(Some(conn));
         }
         let conn = Arc::new(self.conn().await?);
         *slot.conn.lock().unwrap() = Some(conn.clone());
-        Ok(conn)
-    }
-
-    /// Stops sharing `conn`; it goes back to the pool when its last statement ends.
-    fn unshare(&self, conn: &SharedConn) {
-        for slot in self.shared.iter() {
-            let mut current = slot.conn.lock().unwrap();
-            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
-                *current = None;
-            }
-        }
+        Ok(Some(conn))
     }
 }
 
@@ -232,7 +239,10 @@ pub fn connect(database_url: &str, config: &PoolConfig) -> Result<Database, Stor
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Database {
-        shared: shards.iter().map(|_| SharedSlot::default()).collect(),
+        shared: shards
+            .iter()
+            .map(|pool| (pool.status().max_size >= 3).then(SharedSlot::default))
+            .collect(),
         shards: shards.into(),
         // A zero wait means "never queue for a slot", not "never open a connection".
         checkout_timeout: if config.wait_timeout.is_zero() {
@@ -464,6 +474,9 @@ mod tests {
     async fn concurrent_pipelined_statements_share_one_connection() {
         let db = TestDatabase::new().await;
         let store = connect(db.url(), &config(0, 4)).unwrap();
+        // The first statement takes the shared connection (statements arriving meanwhile
+        // would use connections of their own).
+        let first = backend_pid(&store).await.unwrap();
         let (a, b, c, d) = tokio::join!(
             backend_pid(&store),
             backend_pid(&store),
@@ -471,7 +484,7 @@ mod tests {
             backend_pid(&store)
         );
         let pids = [a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
-        assert!(pids.iter().all(|p| *p == pids[0]), "{pids:?}");
+        assert!(pids.iter().all(|p| *p == first), "{first}: {pids:?}");
         assert_eq!(
             store.pool_status(),
             (1, 0, 4),
@@ -506,12 +519,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_pool_of_one_is_not_shared() {
-        let db = TestDatabase::new().await;
-        let store = connect(db.url(), &config(0, 1)).unwrap();
-        backend_pid(&store).await.unwrap();
-        assert_eq!(store.pool_status(), (1, 1, 1), "back in the pool");
-        let own = tokio::time::timeout(Duration::from_secs(2), store.conn()).await;
-        assert!(own.expect("not held by sharing").is_ok());
+    async fn a_pool_of_one_or_two_is_not_shared() {
+        for size in [1, 2] {
+            let db = TestDatabase::new().await;
+            let store = connect(db.url(), &config(0, size)).unwrap();
+            backend_pid(&store).await.unwrap();
+            assert_eq!(store.pool_status(), (1, 1, size), "back in the pool");
+            let own = tokio::time::timeout(Duration::from_secs(2), store.conn()).await;
+            assert!(own.expect("not held by sharing").is_ok());
+        }
     }
 }

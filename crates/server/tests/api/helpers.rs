@@ -38,6 +38,7 @@ impl Res {
 
 pub struct Options {
     pub signup_enabled: bool,
+    pub pool_size: usize,
     pub pool_wait_ms: u64,
     /// Docuseal API root and key (a fake's), when the test needs one.
     pub docuseal: Option<(String, String)>,
@@ -70,6 +71,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             signup_enabled: true,
+            pool_size: 4,
             pool_wait_ms: 5000,
             docuseal: None,
             turnstile: None,
@@ -101,7 +103,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.database_url = Some(db.url().to_owned());
     config.demo_account = false;
     config.workers = Some(1);
-    config.pool_size = 4;
+    config.pool_size = options.pool_size;
     config.pool_wait = std::time::Duration::from_millis(options.pool_wait_ms);
     config.signup_enabled = options.signup_enabled;
     config.forwarded_hops = options.forwarded_hops;

@@ -25,6 +25,9 @@ async fn app_behind_proxy() -> (TestApp, TcpProxy) {
         db: Some(db),
         database_url: Some(url),
         pool_wait_ms: POOL_WAIT.as_millis() as u64,
+        // Two shards of three (one HTTP worker): each shares a connection for the plain reads,
+        // so the faults reach the pipelined path too.
+        pool_size: 6,
         config: Box::new(|c| c.statement_timeout = STATEMENT_TIMEOUT),
         ..Options::default()
     })
@@ -174,7 +177,7 @@ async fn fault_under_load(link: Link, lasting: Duration, bound: Duration) -> Run
         partner_id: seeded["id"].as_str().unwrap().to_owned(),
         stop: AtomicBool::new(false),
     });
-    let clients: Vec<_> = (0..6)
+    let clients: Vec<_> = (0..10)
         .map(|id| tokio::spawn(client(load.clone(), id)))
         .collect();
     let app = load.app.clone();
