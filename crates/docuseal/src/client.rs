@@ -149,7 +149,11 @@ impl ESignature for DocusealClient {
         &self,
         template: NewSignatureTemplate,
     ) -> Result<SignatureTemplate, ESignatureError> {
-        let body = wire::CreateTemplateFromPdf::new(&template);
+        // Read only now: the upload was spooled to disk while it was received and checked.
+        let pdf = tokio::fs::read(&template.pdf)
+            .await
+            .map_err(|e| ESignatureError::Unavailable(Box::new(e)))?;
+        let body = wire::CreateTemplateFromPdf::new(&template, &pdf);
         let request = self
             .http
             .post(self.endpoint(&["templates", "pdf"]))

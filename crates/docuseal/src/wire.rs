@@ -42,7 +42,7 @@ struct Area {
 }
 
 impl<'a> CreateTemplateFromPdf<'a> {
-    pub(crate) fn new(template: &'a NewSignatureTemplate) -> Self {
+    pub(crate) fn new(template: &'a NewSignatureTemplate, pdf: &[u8]) -> Self {
         // Docuseal has no roles parameter here and orders the signers as it first meets them in
         // the fields, so the fields go grouped by role in the template's role order. The sort is
         // stable: each role's fields keep their own order.
@@ -75,7 +75,7 @@ impl<'a> CreateTemplateFromPdf<'a> {
             external_id: &template.external_id,
             documents: [Document {
                 name: &template.name,
-                file: STANDARD.encode(&template.pdf),
+                file: STANDARD.encode(pdf),
                 fields,
             }],
         }
@@ -170,7 +170,7 @@ mod tests {
         let template = NewSignatureTemplate {
             name: "NDA".into(),
             external_id: "ext-1".into(),
-            pdf: b"%PDF-1.7".to_vec(),
+            pdf: "unused.pdf".into(),
             roles: vec!["Partner".into(), "PartnerOS".into()],
             fields: vec![
                 placement("Our signature", "PartnerOS", SignatureFieldType::Signature),
@@ -178,7 +178,8 @@ mod tests {
                 placement("Their signature", "Partner", SignatureFieldType::Signature),
             ],
         };
-        let json = serde_json::to_value(CreateTemplateFromPdf::new(&template)).unwrap();
+        let json =
+            serde_json::to_value(CreateTemplateFromPdf::new(&template, b"%PDF-1.7")).unwrap();
         let names: Vec<&str> = json["documents"][0]["fields"]
             .as_array()
             .unwrap()

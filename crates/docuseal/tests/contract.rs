@@ -64,11 +64,22 @@ fn placement(name: &str, role: &str, field_type: SignatureFieldType, page: u32) 
     }
 }
 
+/// The PDF as the API spools it: a file on disk, kept for the whole test run.
+fn spooled_pdf() -> std::path::PathBuf {
+    static FILE: std::sync::OnceLock<tempfile::TempPath> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, PDF).unwrap();
+        f.into_temp_path()
+    })
+    .to_path_buf()
+}
+
 fn nda() -> NewSignatureTemplate {
     NewSignatureTemplate {
         name: "Partner NDA".to_owned(),
         external_id: "0190f7a2-4c1e-7b3a-9d2e-1f5a6b7c8d9e".to_owned(),
-        pdf: PDF.to_vec(),
+        pdf: spooled_pdf(),
         roles: vec!["Partner".to_owned(), "PartnerOS".to_owned()],
         fields: vec![
             placement(

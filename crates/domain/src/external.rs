@@ -70,7 +70,8 @@ pub struct NewSignatureTemplate {
     pub name: String,
     /// Our template id, recorded in the e-signature service for reconciliation.
     pub external_id: String,
-    pub pdf: Vec<u8>,
+    /// The PDF, spooled to a local file (already checked to be a PDF within the size limit).
+    pub pdf: std::path::PathBuf,
     pub roles: Vec<String>,
     pub fields: Vec<FieldPlacement>,
 }

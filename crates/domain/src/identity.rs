@@ -96,6 +96,33 @@ pub struct ClientInfo {
     pub ip_address: Option<String>,
 }
 
+impl ClientInfo {
+    /// The client's address as a rate-limit key (see [`address_key`]); `unknown` without one.
+    pub fn address_key(&self) -> String {
+        self.ip_address
+            .as_deref()
+            .and_then(|a| a.parse().ok())
+            .map_or_else(|| "unknown".to_owned(), address_key)
+    }
+}
+
+/// The key under which per-address limits count a client: an IPv4 address as it is (also when
+/// it arrives IPv4-mapped), an IPv6 address by its /64 — one subscriber's or host's network, which
+/// hands its owner 2^64 addresses to rotate through.
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// A bearer credential as presented: a session token or an API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
@@ -151,6 +178,14 @@ impl Principal {
             Principal::ApiKey { .. } => None,
         }
     }
+
+    /// Who acts, as a rate-limit key: the user, or the API key.
+    pub fn actor_key(&self) -> String {
+        match self {
+            Principal::User { user_id, .. } => format!("user:{user_id}"),
+            Principal::ApiKey { key_id, .. } => format!("key:{key_id}"),
+        }
+    }
 }
 
 /// A sign-up request after validation.
@@ -161,4 +196,29 @@ pub struct NewUser {
     pub name: String,
     pub password_hash: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64_and_ipv4_as_is() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            key("2001:db8:1:2::"),
+            "one /64 is one client"
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        let client = ClientInfo {
+            user_agent: None,
+            ip_address: Some("2001:db8:1:2::9".into()),
+        };
+        assert_eq!(client.address_key(), "2001:db8:1:2::/64");
+        assert_eq!(ClientInfo::default().address_key(), "unknown");
+    }
 }

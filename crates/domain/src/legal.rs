@@ -49,9 +49,12 @@ pub struct LegalTemplate {
     pub created_at: DateTime<Utc>,
 }
 
+/// The bytes a PDF starts with.
+pub const PDF_MAGIC: &[u8] = b"%PDF-";
+
 /// Whether the bytes are a PDF (judged by content: `%PDF-` at the start).
 pub fn is_pdf(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"%PDF-")
+    bytes.starts_with(PDF_MAGIC)
 }
 
 /// `roles`: a JSON array of 1..=10 distinct (case-insensitively), non-empty names of at most

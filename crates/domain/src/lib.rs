@@ -14,6 +14,7 @@ pub mod forms;
 pub mod identity;
 pub mod ids;
 pub mod legal;
+pub mod mail;
 pub mod organization;
 pub mod partner;
 pub mod ports;

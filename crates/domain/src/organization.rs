@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 /// How long an invitation token may be used.
 pub const INVITATION_TTL: Duration = Duration::hours(48);
+pub const INVITATION_TOKEN_PREFIX: &str = "pi_";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
@@ -51,11 +52,15 @@ pub struct Invitation {
     pub email: String,
     pub role: Role,
     pub partner_id: Option<PartnerId>,
+    /// The account a set-password invitation is bound to: a partner contact's account that has
+    /// no password yet. Such a token sets that account's password and nothing else.
+    pub user_id: Option<UserId>,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
 
-/// An invitation about to be stored; the token goes out once (in the response and the event).
+/// An invitation about to be stored. Only the token's hash is stored; the token itself goes out
+/// once, by mail to the invited address.
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
     pub invitation: Invitation,
@@ -79,23 +84,14 @@ impl NewInvitation {
                 email: email.as_str().to_owned(),
                 role,
                 partner_id,
+                user_id: None,
                 expires_at: now + INVITATION_TTL,
                 created_at: now,
             },
-            token: IssuedToken::generate("pi_"),
+            token: IssuedToken::generate(INVITATION_TOKEN_PREFIX),
             invited_by,
         }
     }
-}
-
-/// Result of adding someone by email: they were a user already, or they were invited.
-#[derive(Debug, Clone)]
-pub enum MemberAdded {
-    Added(Member),
-    Invited {
-        invitation: Invitation,
-        token: crate::secret::Secret,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

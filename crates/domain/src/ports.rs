@@ -68,19 +68,30 @@ pub trait IdentityStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
+/// How accepting an invitation signs the invitee in.
+#[derive(Debug, Clone)]
+pub enum AcceptSession {
+    /// A new session: the invitee's account is new, or had no password until this acceptance.
+    Start(NewSession),
+    /// The invitee is signed in already: their session switches to the organization.
+    Switch(SessionId),
+}
+
 /// What accepting an invitation will do, decided by the use case.
 #[derive(Debug, Clone)]
 pub struct InvitationAcceptance {
     pub invitation_id: InvitationId,
+    /// The invitee's account id (new or existing).
+    pub user_id: UserId,
     /// A new account to create (the invitee had none).
     pub create_user: Option<NewUser>,
-    /// A password hash to set on an existing account without one.
+    /// A password hash to set on the bound account, which must still have none.
     pub set_password_hash: Option<String>,
-    /// The session that signs the invitee in; its user id is the invitee's.
-    pub session: NewSession,
+    pub session: AcceptSession,
 }
 
-/// An invitation found by its token, with the account its email already has, if any.
+/// An invitation found by its token, with the account it concerns, if any: the bound account of
+/// a set-password invitation, else the account the invited email has.
 #[derive(Debug, Clone)]
 pub struct PendingInvitation {
     pub invitation: Invitation,
@@ -113,17 +124,44 @@ pub trait OrganizationStore: Send + Sync {
         user: UserId,
     ) -> Result<Option<Member>, StoreError>;
 
+    async fn find_organization(
+        &self,
+        id: OrganizationId,
+    ) -> Result<Option<Organization>, StoreError>;
+
+    /// Stores the invitation and its `invitation_created` event (which names the invitation,
+    /// never its token) in one transaction, revoking the organization's earlier pending
+    /// invitation of the same email.
+    ///
     /// # Errors
-    /// `Conflict` when the user is already a member.
-    async fn add_member(
+    /// `Conflict` when the email's account is already a member of the organization.
+    async fn create_invitation(&self, invitation: NewInvitation) -> Result<(), StoreError>;
+
+    /// Invitations neither accepted nor revoked (expired ones included), newest first.
+    async fn list_invitations(
         &self,
         organization: OrganizationId,
-        user: UserId,
-        role: Role,
-    ) -> Result<Member, StoreError>;
+    ) -> Result<Vec<Invitation>, StoreError>;
 
-    /// Stores the invitation and its `invitation_created` event in one transaction.
-    async fn create_invitation(&self, invitation: NewInvitation) -> Result<(), StoreError>;
+    /// `Ok(false)` when there is no pending invitation with that id in the organization.
+    async fn revoke_invitation(
+        &self,
+        organization: OrganizationId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Replaces a pending invitation's token (the old one stops working) and its expiry, and
+    /// records an `invitation_resent` event. `Ok(None)` when there is no pending invitation
+    /// with that id in the organization.
+    async fn reissue_invitation(
+        &self,
+        organization: OrganizationId,
+        id: InvitationId,
+        token: TokenHash,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError>;
 
     /// `Ok(None)` when the user is not a member.
     ///
@@ -146,16 +184,18 @@ pub trait OrganizationStore: Send + Sync {
         user: UserId,
     ) -> Result<bool, StoreError>;
 
-    /// An unaccepted, unexpired invitation with this token.
+    /// An unaccepted, unrevoked, unexpired invitation with this token.
     async fn find_pending_invitation(
         &self,
         token: TokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<PendingInvitation>, StoreError>;
 
-    /// Accepts the invitation atomically: creates or updates the account, grants the role
-    /// (keeping a higher one the user already has), marks the invitation used and stores the
-    /// session. `Ok(None)` when the invitation was used or expired in the meantime.
+    /// Accepts the invitation atomically: creates the account or sets the bound account's
+    /// password, grants the role (keeping a higher one the user already has), marks the
+    /// invitation used and starts or switches the session. `Ok(None)` when the invitation was
+    /// used, revoked or expired in the meantime, or the bound account got a password meanwhile
+    /// (nothing changes then).
     ///
     /// # Errors
     /// `Conflict` when `create_user`'s email was taken in the meantime.
@@ -190,8 +230,10 @@ pub struct NewPartnerRecord {
     pub contact_id: crate::ids::ContactId,
     /// The account to create for the contact when their email has none.
     pub contact_user: NewUser,
-    /// The set-password invitation, stored (with its event) when the contact's account has no
-    /// password yet.
+    /// The contact's invitation to the portal, always stored (with its event). When the
+    /// contact's account has no password yet, it gets the `partner` membership at once and the
+    /// invitation is bound to it (a set-password link); an account with a password joins only
+    /// by accepting it while signed in.
     pub invitation: NewInvitation,
     pub created_by: Option<UserId>,
     pub now: DateTime<Utc>,
@@ -201,14 +243,17 @@ pub struct NewPartnerRecord {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait PartnerStore: Send + Sync {
-    /// Stores the partner, its primary contact, the contact's `partner`-role membership (and
-    /// account when new), the invitation when needed and the `partner_created` event in one
-    /// transaction. Returns the partner and whether an invitation was stored.
+    /// Stores the partner, its primary contact (and account when new), the contact's invitation
+    /// (and `partner`-role membership for an account without a password; see
+    /// [`NewPartnerRecord::invitation`]) and the `partner_created` event in one transaction.
+    /// Returns the partner and the invitation as stored.
     ///
     /// # Errors
     /// `Conflict` when the organization already has a partner with this domain.
-    async fn create_partner(&self, record: NewPartnerRecord)
-    -> Result<(Partner, bool), StoreError>;
+    async fn create_partner(
+        &self,
+        record: NewPartnerRecord,
+    ) -> Result<(Partner, Invitation), StoreError>;
 
     async fn get_partner(
         &self,
@@ -300,10 +345,32 @@ pub trait RateLimiter: Send + Sync {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed")]
-pub struct HashingError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+pub enum HashingError {
+    /// Every hashing slot stayed busy for the adapter's whole wait: the server is saturated
+    /// with password work (a flood of sign-ins), so the caller should come back shortly.
+    #[error("the server is busy checking passwords; retry shortly")]
+    Busy,
+    #[error("password hashing failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl crate::error::Classify for HashingError {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            Self::Busy => crate::ErrorKind::Unavailable,
+            Self::Failed(_) => crate::ErrorKind::Internal,
+        }
+    }
+    fn retry_after(&self) -> Option<u64> {
+        matches!(self, Self::Busy).then_some(1)
+    }
+}
 
 /// Password hashing (argon2id in production).
+///
+/// # Errors
+/// `Busy` when no hashing slot frees up within the adapter's wait (memory and CPU spent on
+/// password work are bounded); `Failed` for anything else.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
@@ -484,7 +551,7 @@ pub trait ApplicationStore: Send + Sync {
     ) -> Result<Option<crate::forms::Submission>, StoreError>;
 
     /// Atomically: the pending submission becomes approved and its partner record (with
-    /// contact, account, invitation and events) is created.
+    /// contact, account, invitation and events) is created. Returns the invitation as stored.
     ///
     /// # Errors
     /// `Conflict` when the organization already has a partner with the mapped domain.
@@ -493,7 +560,7 @@ pub trait ApplicationStore: Send + Sync {
         submission: uuid::Uuid,
         partner: NewPartnerRecord,
         reviewer: Option<UserId>,
-    ) -> Result<ReviewOutcome<(crate::forms::Submission, Partner)>, StoreError>;
+    ) -> Result<ReviewOutcome<(crate::forms::Submission, Partner, Invitation)>, StoreError>;
 
     async fn reject_submission(
         &self,

@@ -93,15 +93,43 @@ pub struct SessionResponse {
     pub session: SessionDto,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+/// `Debug` for types that carry passwords or tokens: the named fields print as `<redacted>`,
+/// so a stray `{:?}` in a log line cannot leak them.
+macro_rules! redacted_debug {
+    ($ty:ident { $($shown:ident),* ; $($hidden:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($shown), &self.$shown))*
+                    $(.field(stringify!($hidden), &"<redacted>"))*
+                    .finish()
+            }
+        }
+    };
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct SignedInResponse {
     pub user: UserDto,
     pub session: SessionDto,
     /// The session token (also set as the `session_token` cookie), for `Authorization: Bearer`.
     pub token: String,
 }
+redacted_debug!(SignedInResponse { user, session; token });
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// An accepted invitation: the invitee's account and session. `token` (and the cookie) come
+/// only with a new session; an invitee who accepted while signed in keeps theirs, now switched
+/// to the organization.
+#[derive(Serialize, ToSchema)]
+pub struct AcceptedResponse {
+    pub user: UserDto,
+    pub session: SessionDto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+redacted_debug!(AcceptedResponse { user, session; token });
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUpRequest {
     pub name: String,
@@ -109,13 +137,15 @@ pub struct SignUpRequest {
     /// At least 8 characters.
     pub password: String,
 }
+redacted_debug!(SignUpRequest { name, email; password });
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     pub email: String,
     pub password: String,
 }
+redacted_debug!(SignInRequest { email; password });
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -262,6 +292,8 @@ pub struct InvitationDto {
     pub email: String,
     #[schema(value_type = RoleName)]
     pub role: &'static str,
+    /// The partner record of a partner-portal invitation.
+    pub partner_id: Option<Uuid>,
     pub expires_at: Timestamp,
     pub created_at: Timestamp,
 }
@@ -273,33 +305,35 @@ impl From<Invitation> for InvitationDto {
             organization_id: i.organization_id.as_uuid(),
             email: i.email,
             role: i.role.as_str(),
+            partner_id: i.partner_id.map(|p| p.as_uuid()),
             expires_at: ts(i.expires_at),
             created_at: ts(i.created_at),
         }
     }
 }
 
-/// The email had an account (`member`) or was invited (`invitation` and its single-use `token`,
-/// valid 48 hours, also emitted as an `invitation_created` event for delivery).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AddMemberResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub member: Option<MemberDto>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invitation: Option<InvitationDto>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+pub struct InvitationResponse {
+    pub invitation: InvitationDto,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationsResponse {
+    pub invitations: Vec<InvitationDto>,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
     pub token: String,
     /// The new account's display name.
     pub name: Option<String>,
-    /// Required when the account has no password yet (at least 8 characters).
+    /// The new password (at least 8 characters) of a new account, or of a partner contact's
+    /// account through its set-password link. An account that has a password accepts while
+    /// signed in instead, without one.
     pub password: Option<String>,
 }
+redacted_debug!(AcceptInvitationRequest { name; token, password });
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -556,4 +590,42 @@ pub struct UpdatePartnerRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthResponse {
     pub status: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_carrying_secrets_redact_them_in_debug() {
+        let shown = [
+            format!(
+                "{:?}",
+                SignInRequest {
+                    email: "a@b.co".into(),
+                    password: "hunter2-secret".into()
+                }
+            ),
+            format!(
+                "{:?}",
+                SignUpRequest {
+                    name: "A".into(),
+                    email: "a@b.co".into(),
+                    password: "hunter2-secret".into()
+                }
+            ),
+            format!(
+                "{:?}",
+                AcceptInvitationRequest {
+                    token: "pi_hunter2-secret".into(),
+                    name: None,
+                    password: Some("hunter2-secret".into())
+                }
+            ),
+        ];
+        for s in shown {
+            assert!(!s.contains("hunter2"), "{s}");
+            assert!(s.contains("<redacted>"), "{s}");
+        }
+    }
 }

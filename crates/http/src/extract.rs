@@ -201,15 +201,36 @@ impl FromRequest for Caller {
     }
 }
 
-/// What the client says about itself, kept on new sessions.
+/// The caller when the request presents a credential, else `None`. A credential that is
+/// presented but not live is refused (401) like anywhere else.
+pub struct MaybeCaller(pub Option<Principal>);
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if presented_token(req).is_none() {
+            return Box::pin(async { Ok(MaybeCaller(None)) });
+        }
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move { Ok(MaybeCaller(Some(caller.await?.0))) })
+    }
+}
+
+/// What the client says about itself, kept on new sessions; its address through the trusted
+/// proxies (`FORWARDED_HOPS`), as the per-address limits count it.
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    let hops = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(0, |s| s.settings.forwarded_hops);
     ClientInfo {
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(500).collect()),
-        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        ip_address: client_ip(req, hops).map(|ip| ip.to_string()),
     }
 }
 

@@ -9,22 +9,6 @@ use partneros_domain::ErrorKind;
 use partneros_domain::error::FieldError;
 use std::collections::HashMap;
 
-/// Limits of one form.
-pub struct FormLimits<'a> {
-    /// The file part's name and its byte limit.
-    pub file: (&'a str, usize),
-    /// Accepted text parts and their byte limits.
-    pub texts: &'a [(&'a str, usize)],
-}
-
-/// A parsed form: the file (empty when absent) and the text parts.
-#[derive(Debug, Default)]
-pub struct Form {
-    pub file: Vec<u8>,
-    pub has_file: bool,
-    pub texts: HashMap<String, String>,
-}
-
 fn too_large(what: &str, limit: usize) -> ApiError {
     ApiError::new(
         ErrorKind::PayloadTooLarge,
@@ -85,48 +69,6 @@ async fn read_text(
 ) -> Result<String, ApiError> {
     let buf = read_part(field, name, limit).await?;
     String::from_utf8(buf).map_err(|_| ApiError::field(name, "must be UTF-8 text"))
-}
-
-/// Reads the whole form. The file stops being read as soon as it passes its limit (413);
-/// unknown and duplicate parts are refused (400); a body that is not multipart gets 415.
-pub async fn read_form(
-    req: &HttpRequest,
-    payload: Payload,
-    limits: &FormLimits<'_>,
-) -> Result<Form, ApiError> {
-    require_multipart(req)?;
-    let mut multipart = Multipart::new(req.headers(), payload);
-    let mut form = Form::default();
-    let mut parts = 0usize;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(malformed)?;
-        parts += 1;
-        if parts > 32 {
-            return Err(ApiError::field("body", "too many parts"));
-        }
-        let name = field.name().unwrap_or_default().to_owned();
-        let limit = if name == limits.file.0 {
-            if form.has_file {
-                return Err(ApiError::field(&name, "is sent more than once"));
-            }
-            form.has_file = true;
-            limits.file.1
-        } else if let Some((_, limit)) = limits.texts.iter().find(|(n, _)| *n == name) {
-            if form.texts.contains_key(&name) {
-                return Err(ApiError::field(&name, "is sent more than once"));
-            }
-            *limit
-        } else {
-            return Err(unknown_part(name));
-        };
-        if name == limits.file.0 {
-            form.file = read_part(&mut field, &name, limit).await?;
-        } else {
-            let text = read_text(&mut field, &name, limit).await?;
-            form.texts.insert(name, text);
-        }
-    }
-    Ok(form)
 }
 
 /// A file part spooled to disk: its first bytes kept in memory for content checks.

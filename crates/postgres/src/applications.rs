@@ -15,6 +15,7 @@ use partneros_domain::StoreError;
 use partneros_domain::application::{self, ApplicationStatus};
 use partneros_domain::forms::*;
 use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
+use partneros_domain::organization::Invitation;
 use partneros_domain::partner::Partner;
 use partneros_domain::ports::{
     ApplicationStore, NewPartnerRecord, RateDecision, ReviewOutcome, WriteLimit,
@@ -496,7 +497,7 @@ impl ApplicationStore for Database {
         submission: Uuid,
         record: NewPartnerRecord,
         reviewer: Option<UserId>,
-    ) -> Result<ReviewOutcome<(Submission, Partner)>, StoreError> {
+    ) -> Result<ReviewOutcome<(Submission, Partner, Invitation)>, StoreError> {
         let mut conn = self.conn().await?;
         let org = record.organization_id.as_uuid();
         let outcome = conn
@@ -514,7 +515,7 @@ impl ApplicationStore for Database {
                     Some("pending") => {}
                     Some(_) => return Ok(ReviewOutcome::NotPending),
                 }
-                let (row, _) = insert_partner_record(conn, &record).await?;
+                let (row, invitation) = insert_partner_record(conn, &record).await?;
                 let updated: SubmissionRow = diesel::update(submissions::table.find(submission))
                     .set((
                         submissions::status.eq(SubmissionStatus::Approved.as_str()),
@@ -527,7 +528,7 @@ impl ApplicationStore for Database {
                     .await?;
                 let submission = updated.into_domain().map_err(TxError::Store)?;
                 let partner = partner(row).map_err(TxError::Store)?;
-                Ok(ReviewOutcome::Done((submission, partner)))
+                Ok(ReviewOutcome::Done((submission, partner, invitation)))
             })
             .await?;
         Ok(outcome)

@@ -2,7 +2,7 @@
 
 use crate::schema::*;
 use chrono::{DateTime, Utc};
-use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable};
+use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable, SelectableHelper};
 use partneros_domain::StoreError;
 use partneros_domain::identity::User;
 use partneros_domain::ids::*;
@@ -121,6 +121,8 @@ pub(crate) struct InvitationRow {
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub user_id: Option<Uuid>,
 }
 
 impl InvitationRow {
@@ -131,6 +133,7 @@ impl InvitationRow {
             email: self.email,
             role: parse_role(&self.role)?,
             partner_id: self.partner_id.map(PartnerId::from_uuid),
+            user_id: self.user_id.map(UserId::from_uuid),
             expires_at: self.expires_at,
             created_at: self.created_at,
         })
@@ -311,10 +314,10 @@ pub(crate) async fn record_event(
 pub(crate) async fn insert_invitation(
     conn: &mut diesel_async::AsyncPgConnection,
     new: &partneros_domain::organization::NewInvitation,
-) -> Result<(), diesel::result::Error> {
+) -> Result<Invitation, diesel::result::Error> {
     use diesel_async::RunQueryDsl;
     let inv = &new.invitation;
-    diesel::insert_into(invitations::table)
+    let row: InvitationRow = diesel::insert_into(invitations::table)
         .values(InvitationRow {
             id: inv.id.as_uuid(),
             organization_id: inv.organization_id.as_uuid(),
@@ -326,11 +329,13 @@ pub(crate) async fn insert_invitation(
             expires_at: inv.expires_at,
             accepted_at: None,
             created_at: inv.created_at,
+            revoked_at: None,
+            user_id: inv.user_id.map(|u| u.as_uuid()),
         })
-        .execute(conn)
+        .returning(InvitationRow::as_returning())
+        .get_result(conn)
         .await?;
-    // The token travels in the event so that a mailer can deliver the link; it is stored
-    // nowhere else in clear.
+    // The event names the invitation; its token exists only in the mail to the invitee.
     record_event(
         conn,
         Some(inv.organization_id),
@@ -340,10 +345,11 @@ pub(crate) async fn insert_invitation(
             "email": inv.email,
             "role": inv.role.as_str(),
             "partnerId": inv.partner_id,
-            "token": new.token.token.expose(),
             "expiresAt": partneros_domain::time::format_timestamp(&inv.expires_at),
         }),
         inv.created_at,
     )
-    .await
+    .await?;
+    row.into_invitation()
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }

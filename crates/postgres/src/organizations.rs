@@ -17,9 +17,11 @@ use partneros_domain::identity::User;
 use partneros_domain::identity::UserWithPassword;
 use partneros_domain::ids::*;
 use partneros_domain::organization::{
-    Member, Membership, NewInvitation, NewOrganization, Organization,
+    Invitation, Member, Membership, NewInvitation, NewOrganization, Organization,
 };
-use partneros_domain::ports::{InvitationAcceptance, OrganizationStore, PendingInvitation};
+use partneros_domain::ports::{
+    AcceptSession, InvitationAcceptance, OrganizationStore, PendingInvitation,
+};
 use partneros_domain::secret::TokenHash;
 use partneros_domain::values::Role;
 
@@ -149,38 +151,133 @@ impl OrganizationStore for Database {
         row.map(|(m, u)| member(m, u)).transpose()
     }
 
-    async fn add_member(
+    async fn find_organization(
         &self,
-        organization: OrganizationId,
-        user: UserId,
-        role: Role,
-    ) -> Result<Member, StoreError> {
+        id: OrganizationId,
+    ) -> Result<Option<Organization>, StoreError> {
         let mut conn = self.conn().await?;
-        diesel::insert_into(members::table)
-            .values(MemberRow {
-                organization_id: organization.as_uuid(),
-                user_id: user.as_uuid(),
-                role: role.as_str().into(),
-                partner_id: None,
-                created_at: Utc::now(),
-            })
-            .execute(&mut conn)
+        let row: Option<OrganizationRow> = organizations::table
+            .find(id.as_uuid())
+            .select(OrganizationRow::as_select())
+            .first(&mut conn)
             .await
+            .optional()
             .store()?;
-        drop(conn);
-        self.find_member(organization, user)
-            .await?
-            .ok_or_else(|| StoreError::unexpected("member vanished after insert"))
+        Ok(row.map(Into::into))
     }
 
     async fn create_invitation(&self, invitation: NewInvitation) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         conn.transaction::<_, TxError, _>(async move |conn| {
+            let inv = &invitation.invitation;
+            let org = inv.organization_id.as_uuid();
+            let already: i64 = members::table
+                .inner_join(users::table)
+                .filter(members::organization_id.eq(org))
+                .filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>("lower(users.email) = lower(")
+                        .bind::<diesel::sql_types::Text, _>(&inv.email)
+                        .sql(")"),
+                )
+                .filter(members::role.ne(Role::Partner.as_str()))
+                .count()
+                .get_result(conn)
+                .await?;
+            if already > 0 {
+                return Err(TxError::Store(StoreError::Conflict(
+                    "this address is already a member".into(),
+                )));
+            }
+            // One live invitation per address: a new one replaces the earlier.
+            diesel::update(pending_invitations(org))
+                .filter(invitations::user_id.is_null())
+                .filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = lower(")
+                        .bind::<diesel::sql_types::Text, _>(&inv.email)
+                        .sql(")"),
+                )
+                .set(invitations::revoked_at.eq(inv.created_at))
+                .execute(conn)
+                .await?;
             insert_invitation(conn, &invitation).await?;
             Ok(())
         })
         .await?;
         Ok(())
+    }
+
+    async fn list_invitations(
+        &self,
+        organization: OrganizationId,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<InvitationRow> = pending_invitations(organization.as_uuid())
+            .order((invitations::created_at.desc(), invitations::id.desc()))
+            .select(InvitationRow::as_select())
+            .load(&mut conn)
+            .await
+            .store()?;
+        rows.into_iter()
+            .map(InvitationRow::into_invitation)
+            .collect()
+    }
+
+    async fn revoke_invitation(
+        &self,
+        organization: OrganizationId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let n = diesel::update(pending_invitations(organization.as_uuid()))
+            .filter(invitations::id.eq(id.as_uuid()))
+            .set(invitations::revoked_at.eq(now))
+            .execute(&mut conn)
+            .await
+            .store()?;
+        Ok(n == 1)
+    }
+
+    async fn reissue_invitation(
+        &self,
+        organization: OrganizationId,
+        id: InvitationId,
+        token: TokenHash,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                let row: Option<InvitationRow> =
+                    diesel::update(pending_invitations(organization.as_uuid()))
+                        .filter(invitations::id.eq(id.as_uuid()))
+                        .set((
+                            invitations::token_hash.eq(token.as_bytes().as_slice()),
+                            invitations::expires_at.eq(expires_at),
+                        ))
+                        .returning(InvitationRow::as_returning())
+                        .get_result(conn)
+                        .await
+                        .optional()?;
+                if let Some(row) = &row {
+                    crate::models::record_event(
+                        conn,
+                        Some(organization),
+                        "invitation_resent",
+                        serde_json::json!({
+                            "invitationId": row.id,
+                            "email": row.email,
+                            "expiresAt": partneros_domain::time::format_timestamp(&expires_at),
+                        }),
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(row)
+            })
+            .await?;
+        row.map(InvitationRow::into_invitation).transpose()
     }
 
     async fn change_role(
@@ -250,6 +347,7 @@ impl OrganizationStore for Database {
         let row: Option<InvitationRow> = invitations::table
             .filter(invitations::token_hash.eq(token.as_bytes().as_slice()))
             .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null())
             .filter(invitations::expires_at.gt(now))
             .select(InvitationRow::as_select())
             .first(&mut conn)
@@ -257,9 +355,19 @@ impl OrganizationStore for Database {
             .optional()
             .store()?;
         let Some(row) = row else { return Ok(None) };
-        let user = crate::identity::find_user_by_email_on(&mut conn, &row.email)
-            .await
-            .store()?;
+        // A set-password invitation concerns its bound account only, whatever its email is now.
+        let user: Option<UserRow> = match row.user_id {
+            Some(bound) => users::table
+                .find(bound)
+                .select(UserRow::as_select())
+                .first(&mut conn)
+                .await
+                .optional()
+                .store()?,
+            None => crate::identity::find_user_by_email_on(&mut conn, &row.email)
+                .await
+                .store()?,
+        };
         Ok(Some(PendingInvitation {
             invitation: row.into_invitation()?,
             existing_user: user.map(|u| {
@@ -280,10 +388,26 @@ impl OrganizationStore for Database {
         let mut conn = self.conn().await?;
         let user = conn
             .transaction::<_, TxError, _>(async move |conn| {
+                let user_id = acceptance.user_id.as_uuid();
+                if acceptance.set_password_hash.is_some() {
+                    // The bound account must still have no password; locked until commit, so a
+                    // concurrent acceptance or password change cannot slip in between.
+                    let current: Option<Option<String>> = users::table
+                        .find(user_id)
+                        .select(users::password_hash)
+                        .for_update()
+                        .first(conn)
+                        .await
+                        .optional()?;
+                    if !matches!(current, Some(None)) {
+                        return Ok(None);
+                    }
+                }
                 let inv: Option<InvitationRow> = diesel::update(
                     invitations::table
                         .find(acceptance.invitation_id.as_uuid())
                         .filter(invitations::accepted_at.is_null())
+                        .filter(invitations::revoked_at.is_null())
                         .filter(invitations::expires_at.gt(now)),
                 )
                 .set(invitations::accepted_at.eq(now))
@@ -292,7 +416,6 @@ impl OrganizationStore for Database {
                 .await
                 .optional()?;
                 let Some(inv) = inv else { return Ok(None) };
-                let user_id = acceptance.session.user_id.as_uuid();
                 if let Some(new) = &acceptance.create_user {
                     diesel::insert_into(users::table)
                         .values(user_insert(new))
@@ -347,7 +470,19 @@ impl OrganizationStore for Database {
                         }
                     }
                 }
-                insert_session(conn, &acceptance.session).await?;
+                match &acceptance.session {
+                    AcceptSession::Start(session) => insert_session(conn, session).await?,
+                    AcceptSession::Switch(session) => {
+                        diesel::update(
+                            sessions::table
+                                .find(session.as_uuid())
+                                .filter(sessions::user_id.eq(user_id)),
+                        )
+                        .set(sessions::active_organization_id.eq(inv.organization_id))
+                        .execute(conn)
+                        .await?;
+                    }
+                }
                 let user: UserRow = users::table
                     .find(user_id)
                     .select(UserRow::as_select())
@@ -360,7 +495,56 @@ impl OrganizationStore for Database {
     }
 }
 
+/// The organization's invitations that are neither accepted nor revoked.
+fn pending_invitations(
+    organization: uuid::Uuid,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<
+            invitations::table,
+            diesel::dsl::Eq<invitations::organization_id, uuid::Uuid>,
+        >,
+        diesel::dsl::IsNull<invitations::accepted_at>,
+    >,
+    diesel::dsl::IsNull<invitations::revoked_at>,
+> {
+    invitations::table
+        .filter(invitations::organization_id.eq(organization))
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::revoked_at.is_null())
+}
+
 impl Database {
+    /// Makes an existing user a member at once, without an invitation: for operators (the
+    /// `partneros admin add-member` command), never reachable through the API, where every
+    /// addition is an invitation the invitee accepts.
+    ///
+    /// # Errors
+    /// `Conflict` when the user is already a member.
+    pub async fn add_member(
+        &self,
+        organization: OrganizationId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Member, StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::insert_into(members::table)
+            .values(MemberRow {
+                organization_id: organization.as_uuid(),
+                user_id: user.as_uuid(),
+                role: role.as_str().into(),
+                partner_id: None,
+                created_at: Utc::now(),
+            })
+            .execute(&mut conn)
+            .await
+            .store()?;
+        drop(conn);
+        self.find_member(organization, user)
+            .await?
+            .ok_or_else(|| StoreError::unexpected("member vanished after insert"))
+    }
+
     /// The id of the organization with this slug (for administrative commands).
     pub async fn organization_id_by_slug(
         &self,

@@ -15,6 +15,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use partneros_domain::StoreError;
 use partneros_domain::identity::{Credential, Principal};
 use partneros_domain::ids::*;
+use partneros_domain::organization::Invitation;
 use partneros_domain::partner::{Partner, PartnerCursor, PartnerFilter, PartnerPatch};
 use partneros_domain::ports::{NewPartnerRecord, PartnerStore};
 use partneros_domain::values::Role;
@@ -92,7 +93,7 @@ impl PartnerChanges {
 pub(crate) async fn insert_partner_record(
     conn: &mut AsyncPgConnection,
     record: &NewPartnerRecord,
-) -> Result<(PartnerRow, bool), diesel::result::Error> {
+) -> Result<(PartnerRow, Invitation), diesel::result::Error> {
     let org = record.organization_id.as_uuid();
     let p = &record.partner;
     let c = &p.primary_contact;
@@ -145,17 +146,23 @@ pub(crate) async fn insert_partner_record(
         crate::identity::find_user_by_email_on(conn, record.contact_user.email.as_str())
             .await?
             .ok_or(diesel::result::Error::NotFound)?;
-    diesel::insert_into(members::table)
-        .values(MemberRow {
-            organization_id: org,
-            user_id: user.id,
-            role: Role::Partner.as_str().into(),
-            partner_id: Some(row.id),
-            created_at: record.now,
-        })
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
+    // An account without a password is a placeholder for the contact: it joins the portal now
+    // and its set-password invitation is bound to it. An account with a password belongs to
+    // someone who joins only by accepting the invitation while signed in.
+    let passwordless = user.password_hash.is_none();
+    if passwordless {
+        diesel::insert_into(members::table)
+            .values(MemberRow {
+                organization_id: org,
+                user_id: user.id,
+                role: Role::Partner.as_str().into(),
+                partner_id: Some(row.id),
+                created_at: record.now,
+            })
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    }
     diesel::insert_into(partner_contacts::table)
         .values(ContactRow {
             id: record.contact_id.as_uuid(),
@@ -173,10 +180,11 @@ pub(crate) async fn insert_partner_record(
     if row.domain.is_some() {
         crate::analysis::enqueue_analysis(conn, org, row.id, record.now).await?;
     }
-    let invited = user.password_hash.is_none();
-    if invited {
-        insert_invitation(conn, &record.invitation).await?;
+    let mut invitation = record.invitation.clone();
+    if passwordless {
+        invitation.invitation.user_id = Some(UserId::from_uuid(user.id));
     }
+    let invitation = insert_invitation(conn, &invitation).await?;
     record_event(
         conn,
         Some(record.organization_id),
@@ -190,7 +198,7 @@ pub(crate) async fn insert_partner_record(
         record.now,
     )
     .await?;
-    Ok((row, invited))
+    Ok((row, invitation))
 }
 
 #[async_trait]
@@ -198,14 +206,14 @@ impl PartnerStore for Database {
     async fn create_partner(
         &self,
         record: NewPartnerRecord,
-    ) -> Result<(Partner, bool), StoreError> {
+    ) -> Result<(Partner, Invitation), StoreError> {
         let mut conn = self.conn().await?;
-        let (row, invited) = conn
+        let (row, invitation) = conn
             .transaction::<_, TxError, _>(async |conn| {
                 Ok(insert_partner_record(conn, &record).await?)
             })
             .await?;
-        Ok((partner(row)?, invited))
+        Ok((partner(row)?, invitation))
     }
 
     async fn get_partner(

@@ -125,6 +125,8 @@ diesel::table! {
         expires_at -> Timestamptz,
         accepted_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        user_id -> Nullable<Uuid>,
     }
 }
 

@@ -13,7 +13,7 @@ use partneros_domain::partner::{
     PartnerType, ShortText,
 };
 use partneros_domain::ports::{
-    ApiKeyStore, HealthCheck, IdentityStore, InvitationAcceptance, NewPartnerRecord,
+    AcceptSession, ApiKeyStore, HealthCheck, IdentityStore, InvitationAcceptance, NewPartnerRecord,
     OrganizationStore, PartnerStore, RateDecision, RateLimiter,
 };
 use partneros_domain::secret::{IssuedToken, TokenHash};
@@ -616,10 +616,18 @@ async fn an_invitation_is_stored_with_its_event_and_accepted_once() {
 
     let event = format!(
         "events WHERE kind = 'invitation_created' AND organization_id = '{acme}' \
-         AND payload->>'invitationId' = '{id}' AND payload->>'token' = '{}'",
-        inv.token.token.expose()
+         AND payload->>'invitationId' = '{id}' AND NOT payload ? 'token'"
     );
     assert_eq!(count(&db, &event).await, 1);
+    // Only the token's hash is stored, anywhere.
+    let token = inv.token.token.expose();
+    let anywhere = format!(
+        "(SELECT payload::text AS t FROM events UNION ALL \
+          SELECT row_to_json(i)::text FROM invitations i) AS everything \
+         WHERE t LIKE '%{}%'",
+        &token[3..]
+    );
+    assert_eq!(count(&db, &anywhere).await, 0);
     // A failed insert writes no event either.
     assert!(is_conflict(&store.create_invitation(inv.clone()).await));
     assert_eq!(count(&db, "events").await, 1);
@@ -644,9 +652,10 @@ async fn an_invitation_is_stored_with_its_event_and_accepted_once() {
     let login = new_session(newcomer.id, Some(acme), later);
     let acceptance = InvitationAcceptance {
         invitation_id: id,
+        user_id: newcomer.id,
         create_user: Some(newcomer.clone()),
         set_password_hash: None,
-        session: login.clone(),
+        session: AcceptSession::Start(login.clone()),
     };
     let accepted = store
         .accept_invitation(acceptance.clone(), later)
@@ -682,7 +691,7 @@ async fn an_invitation_is_stored_with_its_event_and_accepted_once() {
     );
     let again = InvitationAcceptance {
         create_user: None,
-        session: new_session(newcomer.id, Some(acme), later),
+        session: AcceptSession::Start(new_session(newcomer.id, Some(acme), later)),
         ..acceptance
     };
     assert!(
@@ -734,9 +743,10 @@ async fn an_expired_invitation_is_neither_found_nor_accepted() {
     let late = new_user("late@example.com", true, expiry);
     let acceptance = InvitationAcceptance {
         invitation_id: inv.invitation.id,
+        user_id: late.id,
         create_user: Some(late.clone()),
         set_password_hash: None,
-        session: new_session(late.id, Some(acme), expiry),
+        session: AcceptSession::Start(new_session(late.id, Some(acme), expiry)),
     };
     assert!(
         store
@@ -756,7 +766,6 @@ async fn accepting_an_invitation_never_lowers_a_role() {
     let owner = user(&store, "owner@example.com").await;
     let admin = user(&store, "admin@example.com").await;
     let acme = org(&store, owner, "acme").await;
-    store.add_member(acme, admin, Role::Admin).await.unwrap();
     let inv = NewInvitation::new(
         acme,
         &email("admin@example.com"),
@@ -766,6 +775,8 @@ async fn accepting_an_invitation_never_lowers_a_role() {
         now,
     );
     store.create_invitation(inv.clone()).await.unwrap();
+    // Made an admin by an operator while the invitation was pending.
+    store.add_member(acme, admin, Role::Admin).await.unwrap();
 
     let pending = store
         .find_pending_invitation(inv.token.hash, now)
@@ -773,11 +784,15 @@ async fn accepting_an_invitation_never_lowers_a_role() {
         .unwrap()
         .unwrap();
     assert_eq!(pending.existing_user.unwrap().user.id, admin);
+    let signed_in = new_session(admin, None, now);
+    let session = signed_in.id;
+    store.create_session(signed_in).await.unwrap();
     let acceptance = InvitationAcceptance {
         invitation_id: inv.invitation.id,
+        user_id: admin,
         create_user: None,
         set_password_hash: None,
-        session: new_session(admin, Some(acme), now),
+        session: AcceptSession::Switch(session),
     };
     assert!(
         store
@@ -787,8 +802,185 @@ async fn accepting_an_invitation_never_lowers_a_role() {
             .is_some()
     );
     assert_eq!(
+        store
+            .find_session(session)
+            .await
+            .unwrap()
+            .unwrap()
+            .active_organization_id,
+        Some(acme),
+        "the signed-in session switched to the organization"
+    );
+    assert_eq!(
         store.find_member(acme, admin).await.unwrap().unwrap().role,
         Role::Admin
+    );
+}
+
+#[tokio::test]
+async fn invitations_are_replaced_listed_revoked_and_reissued() {
+    let (db, store) = setup().await;
+    let now = t0();
+    let owner = user(&store, "owner@example.com").await;
+    let acme = org(&store, owner, "acme").await;
+    let invite = |role| NewInvitation::new(acme, &email("Ann@Example.com"), role, None, None, now);
+
+    // A member is not invited again.
+    let r = store
+        .create_invitation(NewInvitation::new(
+            acme,
+            &email("OWNER@example.com"),
+            Role::Admin,
+            None,
+            None,
+            now,
+        ))
+        .await;
+    assert!(is_conflict(&r), "{r:?}");
+
+    let first = invite(Role::Viewer);
+    store.create_invitation(first.clone()).await.unwrap();
+    let second = invite(Role::Member);
+    store.create_invitation(second.clone()).await.unwrap();
+    let listed = store.list_invitations(acme).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![second.invitation.clone()],
+        "the newer one replaces the older"
+    );
+    assert!(
+        store
+            .find_pending_invitation(first.token.hash, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "the replaced token is dead"
+    );
+
+    // Reissue: a new token, the old one dead, a new expiry, an event without the token.
+    let fresh = TokenHash::of("pi_fresh");
+    let later = now + Duration::hours(47);
+    let reissued = store
+        .reissue_invitation(
+            acme,
+            second.invitation.id,
+            fresh,
+            later + Duration::hours(48),
+            later,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reissued.expires_at, later + Duration::hours(48));
+    assert!(
+        store
+            .find_pending_invitation(second.token.hash, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_pending_invitation(fresh, later + Duration::hours(47))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        count(
+            &db,
+            "events WHERE kind = 'invitation_resent' AND NOT payload ? 'token'"
+        )
+        .await,
+        1
+    );
+
+    // Another organization's id is not found; a revoked invitation is dead and not listed.
+    let other = org(&store, owner, "other").await;
+    assert!(
+        !store
+            .revoke_invitation(other, second.invitation.id, later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .reissue_invitation(other, second.invitation.id, fresh, later, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .revoke_invitation(acme, second.invitation.id, later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_invitation(acme, second.invitation.id, later)
+            .await
+            .unwrap()
+    );
+    assert!(store.list_invitations(acme).await.unwrap().is_empty());
+    assert!(
+        store
+            .find_pending_invitation(fresh, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(count(&db, "invitations WHERE token_hash IS NULL").await, 0);
+}
+
+#[tokio::test]
+async fn a_set_password_invitation_cannot_overwrite_a_password_set_meanwhile() {
+    let (db, store) = setup().await;
+    let owner = user(&store, "owner@example.com").await;
+    let acme = org(&store, owner, "acme").await;
+    let r = record(acme, "Globex", None, "pat@globex.io", t0());
+    let (contact, token) = (r.contact_user.id, r.invitation.token.hash);
+    let (_, invitation) = store.create_partner(r).await.unwrap();
+    assert!(
+        store
+            .find_pending_invitation(token, t0())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The account got a password some other way (say, another organization's link).
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "UPDATE users SET password_hash = 'theirs' WHERE id = '{contact}'"
+        ))
+        .await
+        .unwrap();
+    let accepted = store
+        .accept_invitation(
+            InvitationAcceptance {
+                invitation_id: invitation.id,
+                user_id: contact,
+                create_user: None,
+                set_password_hash: Some("attacker".into()),
+                session: AcceptSession::Start(new_session(contact, Some(acme), t0())),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(accepted.is_none());
+    assert_eq!(
+        count(
+            &db,
+            &format!("users WHERE id = '{contact}' AND password_hash = 'theirs'")
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&db, &format!("sessions WHERE user_id = '{contact}'")).await,
+        0
     );
 }
 
@@ -809,8 +1001,12 @@ async fn creating_a_partner_stores_contact_member_invitation_and_event() {
     );
     let (pid, inv_id, contact_user) = (r.id, r.invitation.invitation.id, r.contact_user.id);
 
-    let (p, invited) = store.create_partner(r).await.unwrap();
-    assert!(invited);
+    let (p, invitation) = store.create_partner(r).await.unwrap();
+    assert_eq!(
+        invitation.user_id,
+        Some(contact_user),
+        "bound to the passwordless account"
+    );
     assert_eq!(
         (p.id, p.name.as_str(), p.domain.as_deref()),
         (pid, "Globex", Some("globex.io"))
@@ -835,8 +1031,9 @@ async fn creating_a_partner_stores_contact_member_invitation_and_event() {
         ),
         format!(
             "invitations WHERE id = '{inv_id}' AND organization_id = '{acme}' AND role = 'partner' \
-             AND partner_id = '{pid}' AND email = 'Pat@globex.io'"
+             AND partner_id = '{pid}' AND email = 'Pat@globex.io' AND user_id = '{contact_user}'"
         ),
+        format!("events WHERE kind = 'invitation_created' AND NOT payload ? 'token'"),
         format!("events WHERE kind = 'partner_created' AND payload->>'partnerId' = '{pid}'"),
         format!(
             "events WHERE kind = 'invitation_created' AND payload->>'invitationId' = '{inv_id}'"
@@ -938,24 +1135,48 @@ async fn a_duplicate_domain_is_a_conflict_within_an_organization_only() {
 }
 
 #[tokio::test]
-async fn a_contact_with_an_account_is_reused_and_not_invited() {
+async fn a_contact_whose_account_has_a_password_is_invited_not_attached() {
     let (db, store) = setup().await;
     let owner = user(&store, "owner@example.com").await;
     let acme = org(&store, owner, "acme").await;
     let pat = user(&store, "Pat@Globex.io").await;
 
     let r = record(acme, "Globex", None, "pat@globex.io", t0());
-    let pid = r.id;
-    let (_, invited) = store.create_partner(r).await.unwrap();
-    assert!(!invited);
+    let (pid, token) = (r.id, r.invitation.token.hash);
+    let (_, invitation) = store.create_partner(r).await.unwrap();
+    assert_eq!(invitation.user_id, None, "not a set-password link");
     assert_eq!(store.count_users().await.unwrap(), 2);
-    assert_eq!(count(&db, "invitations").await, 0);
-    assert_eq!(
-        count(&db, "events WHERE kind = 'invitation_created'").await,
-        0
-    );
     let contact = format!("partner_contacts WHERE partner_id = '{pid}' AND user_id = '{pat}'");
     assert_eq!(count(&db, &contact).await, 1);
+    assert!(
+        store.find_member(acme, pat).await.unwrap().is_none(),
+        "no membership without the account's consent"
+    );
+
+    // Pat accepts while signed in: the portal membership appears.
+    let pending = store
+        .find_pending_invitation(token, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.existing_user.unwrap().user.id, pat);
+    let signed_in = new_session(pat, None, t0());
+    let session = signed_in.id;
+    store.create_session(signed_in).await.unwrap();
+    store
+        .accept_invitation(
+            InvitationAcceptance {
+                invitation_id: invitation.id,
+                user_id: pat,
+                create_user: None,
+                set_password_hash: None,
+                session: AcceptSession::Switch(session),
+            },
+            t0(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     let m = store.find_member(acme, pat).await.unwrap().unwrap();
     assert_eq!((m.role, m.partner_id), (Role::Partner, Some(pid)));
 }

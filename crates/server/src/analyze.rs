@@ -16,10 +16,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let admin = crate::admin::Admin {
         db: partneros_postgres::connect(database_url, &Default::default())?,
-        hasher: crate::passwords::Argon2Hasher::new(
-            config.argon2_memory_kib,
-            config.argon2_iterations,
-        )?,
+        hasher: config.hasher()?,
     };
     let org = admin.organization_id(organization).await?;
     let services = services(

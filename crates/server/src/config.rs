@@ -86,6 +86,30 @@ pub struct Config {
     /// Whether analyses read partners' websites (`ANALYSIS_SCRAPE`); off, they use what is
     /// known without any outbound request to the partner.
     pub analysis_scrape: bool,
+    /// Per-address limits of sign-in and sign-up (`SIGN_INS_PER_ADDRESS`, `SIGN_UPS_PER_ADDRESS`).
+    pub auth_limits: partneros_domain::services::auth::AuthLimits,
+    /// Password hashes that may run at once (`HASHING_CONCURRENCY`; one per core by default).
+    pub hashing_slots: usize,
+    /// How long a request waits for a hashing slot before answering 503 (`HASHING_WAIT_MS`).
+    pub hashing_wait: Duration,
+    /// Where mail goes without an SMTP server: one `.eml` file a message (`MAIL_DIR`).
+    pub mail_dir: std::path::PathBuf,
+    /// The sender of the service's mail (`MAIL_FROM`).
+    pub mail_from: String,
+    /// The page that accepts invitations (`INVITATION_URL`); the token is appended as `?token=`.
+    pub invitation_url: String,
+}
+
+impl Config {
+    /// The Argon2 hasher these settings describe.
+    pub fn hasher(&self) -> anyhow::Result<crate::passwords::Argon2Hasher> {
+        Ok(crate::passwords::Argon2Hasher::new(
+            self.argon2_memory_kib,
+            self.argon2_iterations,
+            self.hashing_slots,
+            self.hashing_wait,
+        )?)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -323,6 +347,39 @@ impl Config {
         if analysis_workers > 64 {
             return Err(err("ANALYSIS_WORKERS", "must be between 0 and 64"));
         }
+        let hashing_slots = match vars.get("HASHING_CONCURRENCY") {
+            None => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            Some(_) => vars.number("HASHING_CONCURRENCY", 1usize)?,
+        };
+        if !(1..=256).contains(&hashing_slots) {
+            return Err(err("HASHING_CONCURRENCY", "must be between 1 and 256"));
+        }
+        let auth_limits = partneros_domain::services::auth::AuthLimits {
+            sign_ins_per_address: vars.number("SIGN_INS_PER_ADDRESS", 30)?,
+            sign_ups_per_address: vars.number("SIGN_UPS_PER_ADDRESS", 10)?,
+        };
+        for (variable, limit) in [
+            ("SIGN_INS_PER_ADDRESS", auth_limits.sign_ins_per_address),
+            ("SIGN_UPS_PER_ADDRESS", auth_limits.sign_ups_per_address),
+        ] {
+            if limit == 0 {
+                return Err(err(variable, "must be at least 1"));
+            }
+        }
+        let mail_from = vars
+            .get("MAIL_FROM")
+            .unwrap_or("PartnerOS <no-reply@partneros.local>")
+            .to_owned();
+        if mail_from.parse::<partneros_mail::Mailbox>().is_err() {
+            return Err(err(
+                "MAIL_FROM",
+                "must be an address such as `PartnerOS <no-reply@example.com>`",
+            ));
+        }
+        let invitation_url = match vars.get("INVITATION_URL") {
+            Some(u) => http_url("INVITATION_URL", u)?,
+            None => format!("{public_base_url}/accept-invitation"),
+        };
         let workers = match vars.get("WORKERS") {
             None => None,
             Some(_) => Some(vars.number::<usize>("WORKERS", 1)?.max(1)),
@@ -357,6 +414,12 @@ impl Config {
             analysis_workers,
             analysis_poll: Duration::from_millis(1000),
             analysis_scrape: vars.bool("ANALYSIS_SCRAPE", true)?,
+            auth_limits,
+            hashing_slots,
+            hashing_wait: Duration::from_millis(vars.number("HASHING_WAIT_MS", 2000)?),
+            mail_dir: vars.get("MAIL_DIR").unwrap_or(".data/mail").into(),
+            mail_from,
+            invitation_url,
         })
     }
 }
@@ -445,6 +508,22 @@ mod tests {
             &[("DB_STATEMENT_TIMEOUT_MS", "0")],
             "DB_STATEMENT_TIMEOUT_MS",
         );
+        fails_on(&[("HASHING_CONCURRENCY", "0")], "HASHING_CONCURRENCY");
+        fails_on(&[("SIGN_INS_PER_ADDRESS", "0")], "SIGN_INS_PER_ADDRESS");
+        fails_on(&[("SIGN_UPS_PER_ADDRESS", "many")], "SIGN_UPS_PER_ADDRESS");
+        fails_on(&[("MAIL_FROM", "not an address")], "MAIL_FROM");
+        fails_on(&[("INVITATION_URL", "ftp://x")], "INVITATION_URL");
+    }
+
+    #[test]
+    fn abuse_limits_and_mail_have_documented_defaults() {
+        let c = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(c.auth_limits.sign_ins_per_address, 30);
+        assert_eq!(c.auth_limits.sign_ups_per_address, 10);
+        assert!(c.hashing_slots >= 1);
+        assert_eq!(c.hashing_wait, Duration::from_secs(2));
+        assert_eq!(c.mail_dir, std::path::PathBuf::from(".data/mail"));
+        assert_eq!(c.invitation_url, "http://127.0.0.1:8080/accept-invitation");
     }
 
     #[test]

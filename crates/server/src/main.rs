@@ -1,7 +1,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use partneros_server::config::{Config, Mode, Vars};
-use partneros_server::{admin, analyze, database, passwords, startup, telemetry};
+use partneros_server::{admin, analyze, database, startup, telemetry};
 
 /// The Partners API server.
 #[derive(Parser)]
@@ -128,10 +128,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             let admin = admin::Admin {
                 db: partneros_postgres::connect(&url, &Default::default())?,
-                hasher: passwords::Argon2Hasher::new(
-                    config.argon2_memory_kib,
-                    config.argon2_iterations,
-                )?,
+                hasher: config.hasher()?,
             };
             match cmd {
                 AdminCommand::CreateUser {

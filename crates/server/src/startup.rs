@@ -1,18 +1,19 @@
 //! Wiring: adapters into ports, ports into services, services into the HTTP app.
 
 use crate::config::{Config, Mode, Storage};
-use crate::passwords::Argon2Hasher;
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use anyhow::Context;
 use partneros_domain::analysis::{LanguageModel, WebScraper};
 use partneros_domain::clock::{Clock, SystemClock};
 use partneros_domain::external::{Captcha, ESignature, ObjectStore};
+use partneros_domain::mail::{MailLinks, Mailer};
 use partneros_domain::services::analysis::{AnalysisService, AnalysisSettings};
 use partneros_domain::services::api_keys::ApiKeyService;
 use partneros_domain::services::applications::ApplicationService;
 use partneros_domain::services::auth::{AuthService, FirstAccount};
 use partneros_domain::services::banners::BannerService;
+use partneros_domain::services::invitations::InvitationDelivery;
 use partneros_domain::services::legal_templates::LegalTemplateService;
 use partneros_domain::services::organizations::OrganizationService;
 use partneros_domain::services::partners::PartnerService;
@@ -48,6 +49,8 @@ pub struct Externals {
     pub scraper: Arc<dyn WebScraper>,
     /// The language model; `None` means the heuristic enricher.
     pub model: Option<Arc<dyn LanguageModel>>,
+    /// Outgoing mail (invitations).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl Externals {
@@ -118,6 +121,16 @@ impl Externals {
         } else {
             Arc::new(partneros_web_fetch::NoScraping)
         };
+        let mailer = Arc::new(
+            partneros_mail::FileMailer::new(
+                &config.mail_dir,
+                config
+                    .mail_from
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?,
+            )
+            .with_context(|| format!("MAIL_DIR {}", config.mail_dir.display()))?,
+        );
         Ok(Self {
             esign,
             files,
@@ -125,6 +138,7 @@ impl Externals {
             captcha,
             scraper,
             model,
+            mailer,
         })
     }
 }
@@ -149,10 +163,7 @@ pub fn services(
     )
     .context("building the database pool")?;
     let db = Arc::new(database.clone());
-    let hasher = Arc::new(
-        Argon2Hasher::new(config.argon2_memory_kib, config.argon2_iterations)
-            .context("argon2 parameters")?,
-    );
+    let hasher = Arc::new(config.hasher().context("argon2 parameters")?);
     let auth = AuthService::new(
         db.clone(),
         db.clone(),
@@ -160,10 +171,24 @@ pub fn services(
         db.clone(),
         clock.clone(),
         config.signup_enabled,
+        config.auth_limits,
     );
-    let organizations = OrganizationService::new(db.clone(), db.clone(), hasher, clock.clone());
+    let delivery = Arc::new(InvitationDelivery::new(
+        externals.mailer,
+        db.clone(),
+        MailLinks {
+            accept_invitation: config.invitation_url.clone(),
+        },
+    ));
+    let organizations = OrganizationService::new(
+        db.clone(),
+        db.clone(),
+        hasher,
+        delivery.clone(),
+        clock.clone(),
+    );
     let api_keys = ApiKeyService::new(db.clone(), clock.clone());
-    let partners = PartnerService::new(db.clone(), clock.clone());
+    let partners = PartnerService::new(db.clone(), delivery.clone(), clock.clone());
     let analysis = AnalysisService::new(
         db.clone(),
         db.clone(),
@@ -172,11 +197,17 @@ pub fn services(
         clock.clone(),
         AnalysisSettings::default(),
     );
-    let legal_templates =
-        LegalTemplateService::new(db.clone(), db.clone(), externals.esign, clock.clone());
+    let legal_templates = LegalTemplateService::new(
+        db.clone(),
+        db.clone(),
+        externals.esign,
+        db.clone(),
+        clock.clone(),
+    );
     let applications = ApplicationService::new(
         db.clone(),
         db.clone(),
+        delivery,
         externals.captcha,
         config.turnstile_site_key.clone(),
         clock.clone(),

@@ -149,6 +149,7 @@ pub struct PublicForm {
 pub struct ApplicationService {
     applications: Arc<dyn ApplicationStore>,
     partners: Arc<dyn PartnerStore>,
+    delivery: Arc<super::invitations::InvitationDelivery>,
     captcha: Option<Arc<dyn Captcha>>,
     turnstile_site_key: Option<String>,
     clock: Arc<dyn Clock>,
@@ -176,6 +177,7 @@ impl ApplicationService {
     pub fn new(
         applications: Arc<dyn ApplicationStore>,
         partners: Arc<dyn PartnerStore>,
+        delivery: Arc<super::invitations::InvitationDelivery>,
         captcha: Option<Arc<dyn Captcha>>,
         turnstile_site_key: Option<String>,
         clock: Arc<dyn Clock>,
@@ -183,6 +185,7 @@ impl ApplicationService {
         Self {
             applications,
             partners,
+            delivery,
             captcha,
             turnstile_site_key,
             clock,
@@ -496,12 +499,16 @@ impl ApplicationService {
             input,
             self.clock.now(),
         );
+        let token = record.invitation.token.token.clone();
         match self
             .applications
             .approve_submission(submission, record, principal.user_id())
             .await?
         {
-            ReviewOutcome::Done(done) => Ok(done),
+            ReviewOutcome::Done((submission, partner, invitation)) => {
+                self.delivery.deliver(&invitation, &token).await;
+                Ok((submission, partner))
+            }
             ReviewOutcome::NotFound => Err(ApplicationError::NotFound),
             ReviewOutcome::NotPending => Err(ApplicationError::AlreadyReviewed),
         }
@@ -616,7 +623,11 @@ impl ApplicationService {
         // The per-address limit is checked and counted with the write itself: one transaction,
         // and only submissions that are stored count towards it.
         let limit = WriteLimit {
-            bucket: format!("submit:{}:{}", form.id, ip.as_deref().unwrap_or("unknown")),
+            bucket: format!(
+                "submit:{}:{}",
+                form.id,
+                client_ip.map_or_else(|| "unknown".to_owned(), crate::identity::address_key)
+            ),
             limit: SUBMISSIONS_PER_MINUTE,
             window: Duration::minutes(1),
         };

@@ -14,9 +14,28 @@ use crate::values::{BoundedText, Email, Password, Slug};
 use chrono::Duration;
 use std::sync::{Arc, Mutex};
 
-/// Failed sign-ins allowed per email within [`SIGN_IN_WINDOW`].
+/// Sign-in attempts allowed per email within [`SIGN_IN_WINDOW`] (a success forgives them).
 pub const SIGN_IN_FAILURES: u32 = 5;
 pub const SIGN_IN_WINDOW: Duration = Duration::minutes(15);
+pub const SIGN_UP_WINDOW: Duration = Duration::hours(1);
+
+/// Per-client-address limits of the password endpoints (IPv6 clients count by their /64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthLimits {
+    /// Sign-in attempts per address within [`SIGN_IN_WINDOW`], whatever the email.
+    pub sign_ins_per_address: u32,
+    /// Sign-ups per address within [`SIGN_UP_WINDOW`].
+    pub sign_ups_per_address: u32,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        Self {
+            sign_ins_per_address: 30,
+            sign_ups_per_address: 10,
+        }
+    }
+}
 
 /// A signed-in user: the session and the token that names it (shown once).
 #[derive(Debug, Clone)]
@@ -32,6 +51,8 @@ pub enum SignUpError {
     Invalid(ValidationErrors),
     #[error("sign-up is disabled on this server")]
     Disabled,
+    #[error("too many sign-ups from this address; try again later")]
+    Throttled { retry_after_secs: u64 },
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error(transparent)]
@@ -45,8 +66,9 @@ impl Classify for SignUpError {
         match self {
             Self::Invalid(_) => ErrorKind::Validation,
             Self::Disabled => ErrorKind::Forbidden,
+            Self::Throttled { .. } => ErrorKind::RateLimited,
             Self::EmailTaken => ErrorKind::Conflict,
-            Self::Hashing(_) => ErrorKind::Internal,
+            Self::Hashing(e) => e.kind(),
             Self::Store(e) => e.kind(),
         }
     }
@@ -54,6 +76,13 @@ impl Classify for SignUpError {
         match self {
             Self::Invalid(v) => &v.0,
             _ => &[],
+        }
+    }
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Throttled { retry_after_secs } => Some(*retry_after_secs),
+            Self::Hashing(e) => e.retry_after(),
+            _ => None,
         }
     }
 }
@@ -64,7 +93,7 @@ pub enum SignInError {
     Invalid(ValidationErrors),
     #[error("invalid email or password")]
     InvalidCredentials,
-    #[error("too many failed sign-ins for this email; try again later")]
+    #[error("too many sign-in attempts for this email or from this address; try again later")]
     Throttled { retry_after_secs: u64 },
     #[error(transparent)]
     Hashing(#[from] HashingError),
@@ -78,7 +107,7 @@ impl Classify for SignInError {
             Self::Invalid(_) => ErrorKind::Validation,
             Self::InvalidCredentials => ErrorKind::Unauthorized,
             Self::Throttled { .. } => ErrorKind::RateLimited,
-            Self::Hashing(_) => ErrorKind::Internal,
+            Self::Hashing(e) => e.kind(),
             Self::Store(e) => e.kind(),
         }
     }
@@ -91,6 +120,7 @@ impl Classify for SignInError {
     fn retry_after(&self) -> Option<u64> {
         match self {
             Self::Throttled { retry_after_secs } => Some(*retry_after_secs),
+            Self::Hashing(e) => e.retry_after(),
             _ => None,
         }
     }
@@ -144,6 +174,7 @@ pub struct AuthService {
     limiter: Arc<dyn RateLimiter>,
     clock: Arc<dyn Clock>,
     signup_enabled: bool,
+    limits: AuthLimits,
     /// A hash verified against when the email is unknown, so both failures take as long.
     dummy_hash: Mutex<Option<String>>,
 }
@@ -156,6 +187,7 @@ impl AuthService {
         limiter: Arc<dyn RateLimiter>,
         clock: Arc<dyn Clock>,
         signup_enabled: bool,
+        limits: AuthLimits,
     ) -> Self {
         Self {
             identity,
@@ -164,6 +196,7 @@ impl AuthService {
             limiter,
             clock,
             signup_enabled,
+            limits,
             dummy_hash: Mutex::new(None),
         }
     }
@@ -189,8 +222,22 @@ impl AuthService {
         let (Some(name), Some(email), Some(password)) = (name, email, password) else {
             return Err(SignUpError::Invalid(errors));
         };
-        let hash = self.hasher.hash(password.secret().clone()).await?;
         let now = self.clock.now();
+        // Counted before the expensive hash, so a flood from one network is cheap to refuse.
+        if let RateDecision::Limited { retry_after_secs } = self
+            .limiter
+            .hit(
+                &format!("sign-up:{}", client.address_key()),
+                self.limits.sign_ups_per_address,
+                SIGN_UP_WINDOW,
+                now,
+            )
+            .await
+            .map_err(SignUpError::Store)?
+        {
+            return Err(SignUpError::Throttled { retry_after_secs });
+        }
+        let hash = self.hasher.hash(password.secret().clone()).await?;
         let user = NewUser {
             id: UserId::generate(),
             email,
@@ -231,13 +278,20 @@ impl AuthService {
             return Err(SignInError::Invalid(errors));
         };
         let now = self.clock.now();
-        let bucket = format!("sign-in:{}", email.normalized());
-        if let RateDecision::Limited { retry_after_secs } = self
-            .limiter
-            .peek(&bucket, SIGN_IN_FAILURES, SIGN_IN_WINDOW, now)
-            .await?
-        {
-            return Err(SignInError::Throttled { retry_after_secs });
+        // Each attempt reserves its place in both windows before the password is checked, so a
+        // burst of concurrent guesses gets no more than the limit between them (a check-then-
+        // record would let every request of the burst through the check).
+        let address = format!("sign-in-address:{}", client.address_key());
+        let account = format!("sign-in:{}", email.normalized());
+        for (bucket, limit) in [
+            (&address, self.limits.sign_ins_per_address),
+            (&account, SIGN_IN_FAILURES),
+        ] {
+            if let RateDecision::Limited { retry_after_secs } =
+                self.limiter.hit(bucket, limit, SIGN_IN_WINDOW, now).await?
+            {
+                return Err(SignInError::Throttled { retry_after_secs });
+            }
         }
         let found = self.identity.find_user_by_email(&email).await?;
         let secret = Secret::new(password);
@@ -251,12 +305,10 @@ impl AuthService {
         };
         let user = match (verified, found) {
             (true, Some(found)) => found.user,
-            _ => {
-                self.limiter.record(&bucket, now).await?;
-                return Err(SignInError::InvalidCredentials);
-            }
+            _ => return Err(SignInError::InvalidCredentials),
         };
-        self.limiter.clear(&bucket).await?;
+        // The account's owner is back: their earlier mistakes no longer count against them.
+        self.limiter.clear(&account).await?;
         let active = self.default_organization(user.id).await?;
         let session = NewSession::start(user.id, active, now, client);
         let token = session.token.token.clone();
@@ -428,6 +480,7 @@ mod tests {
                 Arc::new(self.limiter),
                 Arc::new(SystemClock),
                 signup,
+                AuthLimits::default(),
             )
         }
     }
@@ -459,8 +512,83 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_busy_address_is_refused_before_any_sign_in_work() {
+        let mut m = Mocks::new();
+        m.limiter
+            .expect_hit()
+            .withf(|bucket, _, _, _| bucket == "sign-in-address:2001:db8:1:2::/64")
+            .times(1)
+            .returning(|_, _, _, _| {
+                Ok(RateDecision::Limited {
+                    retry_after_secs: 7,
+                })
+            });
+        let client = ClientInfo {
+            user_agent: None,
+            ip_address: Some("2001:db8:1:2:3:4:5:6".into()),
+        };
+        let err = m
+            .service(true)
+            .sign_in("jane@example.com", "password1", &client)
+            .await
+            .unwrap_err();
+        assert_eq!(err.retry_after(), Some(7));
+    }
+
+    #[tokio::test]
+    async fn sign_up_is_limited_per_address_before_the_password_is_hashed() {
+        let mut m = Mocks::new();
+        m.limiter
+            .expect_hit()
+            .withf(|bucket, limit, window, _| {
+                bucket == "sign-up:203.0.113.9" && *limit == 10 && *window == SIGN_UP_WINDOW
+            })
+            .returning(|_, _, _, _| {
+                Ok(RateDecision::Limited {
+                    retry_after_secs: 60,
+                })
+            });
+        let client = ClientInfo {
+            user_agent: None,
+            ip_address: Some("203.0.113.9".into()),
+        };
+        let err = m
+            .service(true)
+            .sign_up("Jane", "jane@example.com", "password1", &client)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+    }
+
+    #[tokio::test]
+    async fn a_saturated_hasher_is_a_503_with_retry_after() {
+        let mut m = Mocks::new();
+        m.limiter
+            .expect_hit()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        m.hasher
+            .expect_hash()
+            .returning(|_| Err(HashingError::Busy));
+        let err = m
+            .service(true)
+            .sign_up(
+                "Jane",
+                "jane@example.com",
+                "password1",
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert_eq!(err.retry_after(), Some(1));
+    }
+
+    #[tokio::test]
     async fn sign_up_maps_a_taken_email_to_conflict() {
         let mut m = Mocks::new();
+        m.limiter
+            .expect_hit()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         m.hasher.expect_hash().returning(|_| Ok("hash".into()));
         m.identity
             .expect_create_user()
@@ -479,10 +607,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn wrong_password_records_a_failure_and_says_invalid_credentials() {
+    async fn wrong_password_spends_a_reserved_attempt_and_says_invalid_credentials() {
         let mut m = Mocks::new();
         m.limiter
-            .expect_peek()
+            .expect_hit()
+            .withf(|bucket, limit, _, _| bucket == "sign-in-address:203.0.113.9" && *limit == 30)
+            .times(1)
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        m.limiter
+            .expect_hit()
+            .withf(|bucket, limit, _, _| bucket == "sign-in:jane@example.com" && *limit == 5)
+            .times(1)
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         m.identity.expect_find_user_by_email().returning(|_| {
             Ok(Some(UserWithPassword {
@@ -491,14 +626,14 @@ mod tests {
             }))
         });
         m.hasher.expect_verify().returning(|_, _| Ok(false));
-        m.limiter
-            .expect_record()
-            .withf(|bucket, _| bucket == "sign-in:jane@example.com")
-            .times(1)
-            .returning(|_, _| Ok(()));
+        let client = ClientInfo {
+            user_agent: None,
+            ip_address: Some("203.0.113.9".into()),
+        };
+        // Nothing is cleared: the attempt stays counted.
         let err = m
             .service(true)
-            .sign_in("Jane@Example.com", "wrong-password", &ClientInfo::default())
+            .sign_in("Jane@Example.com", "wrong-password", &client)
             .await
             .unwrap_err();
         assert!(matches!(err, SignInError::InvalidCredentials));
@@ -508,7 +643,8 @@ mod tests {
     async fn unknown_email_still_verifies_a_hash_and_gives_the_same_error() {
         let mut m = Mocks::new();
         m.limiter
-            .expect_peek()
+            .expect_hit()
+            .times(2)
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         m.identity
             .expect_find_user_by_email()
@@ -518,7 +654,6 @@ mod tests {
             .times(1)
             .returning(|_| Ok("dummy".into()));
         m.hasher.expect_verify().times(1).returning(|_, _| Ok(true));
-        m.limiter.expect_record().times(1).returning(|_, _| Ok(()));
         let err = m
             .service(true)
             .sign_in("ghost@example.com", "whatever1", &ClientInfo::default())
@@ -530,11 +665,19 @@ mod tests {
     #[tokio::test]
     async fn throttled_email_is_refused_before_the_password_is_checked() {
         let mut m = Mocks::new();
-        m.limiter.expect_peek().returning(|_, _, _, _| {
-            Ok(RateDecision::Limited {
-                retry_after_secs: 42,
-            })
-        });
+        m.limiter
+            .expect_hit()
+            .withf(|bucket, _, _, _| bucket.starts_with("sign-in-address:"))
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        m.limiter
+            .expect_hit()
+            .withf(|bucket, _, _, _| bucket == "sign-in:jane@example.com")
+            .returning(|_, _, _, _| {
+                Ok(RateDecision::Limited {
+                    retry_after_secs: 42,
+                })
+            });
+        // No expectation on the store or the hasher: neither may be touched.
         let err = m
             .service(true)
             .sign_in("jane@example.com", "password1", &ClientInfo::default())
@@ -550,7 +693,7 @@ mod tests {
         let u = user();
         let uid = u.id;
         m.limiter
-            .expect_peek()
+            .expect_hit()
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         m.identity.expect_find_user_by_email().returning(move |_| {
             Ok(Some(UserWithPassword {
@@ -559,7 +702,11 @@ mod tests {
             }))
         });
         m.hasher.expect_verify().returning(|_, _| Ok(true));
-        m.limiter.expect_clear().times(1).returning(|_| Ok(()));
+        m.limiter
+            .expect_clear()
+            .withf(|bucket| bucket == "sign-in:jane@example.com")
+            .times(1)
+            .returning(|_| Ok(()));
         let org = crate::organization::Organization {
             id: OrganizationId::generate(),
             name: "Acme".into(),

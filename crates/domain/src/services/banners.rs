@@ -108,11 +108,7 @@ impl BannerService {
     /// towards the limit of its user in its organization, shared by all instances.
     pub async fn admit(&self, principal: &Principal) -> Result<ActiveMembership, BannerError> {
         let m = access::writer(principal)?;
-        let who = match principal {
-            Principal::User { user_id, .. } => format!("user:{user_id}"),
-            Principal::ApiKey { key_id, .. } => format!("key:{key_id}"),
-        };
-        let bucket = format!("banner:{}:{who}", m.organization_id);
+        let bucket = format!("banner:{}:{}", m.organization_id, principal.actor_key());
         match self
             .limiter
             .hit(

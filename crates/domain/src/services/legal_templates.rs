@@ -11,11 +11,16 @@ use crate::external::{ESignature, ESignatureError, NewSignatureTemplate};
 use crate::identity::Principal;
 use crate::ids::PartnerId;
 use crate::legal::{self, LegalTemplate, MAX_PDF_BYTES, TemplateScope};
-use crate::ports::{LegalTemplateStore, PartnerStore};
+use crate::ports::{LegalTemplateStore, PartnerStore, RateDecision, RateLimiter};
 use crate::values::BoundedText;
+use chrono::Duration;
 use std::sync::Arc;
 
-/// A create request as received (multipart parts), before validation.
+/// Template uploads admitted per minute per user (or API key) per organization.
+pub const UPLOADS_PER_MINUTE: u32 = 10;
+
+/// A create request as received (multipart parts), before validation. The PDF was streamed to
+/// a temporary file within the size limit while it was received.
 #[derive(Debug, Clone, Default)]
 pub struct TemplateUpload {
     pub partner_id: Option<String>,
@@ -24,7 +29,12 @@ pub struct TemplateUpload {
     pub scope: Option<String>,
     pub roles: Option<String>,
     pub fields: Option<String>,
-    pub pdf: Vec<u8>,
+    /// The spooled file; `None` when the form had no file part.
+    pub pdf: Option<std::path::PathBuf>,
+    /// The file's first bytes, for the content check.
+    pub head: Vec<u8>,
+    /// The file's size in bytes.
+    pub len: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +47,8 @@ pub enum LegalTemplateError {
     NotPdf,
     #[error("the PDF is larger than 20 MiB")]
     TooLarge,
+    #[error("too many template uploads; try again later")]
+    RateLimited { retry_after_secs: u64 },
     #[error("partner not found")]
     PartnerNotFound,
     #[error("legal template not found")]
@@ -82,6 +94,7 @@ impl Classify for LegalTemplateError {
             Self::Invalid(_) => ErrorKind::Validation,
             Self::NotPdf => ErrorKind::UnsupportedMediaType,
             Self::TooLarge => ErrorKind::PayloadTooLarge,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::PartnerNotFound | Self::NotFound => ErrorKind::NotFound,
             Self::NameTaken => ErrorKind::NameTaken,
             Self::Upstream(_) => ErrorKind::Upstream,
@@ -92,6 +105,12 @@ impl Classify for LegalTemplateError {
         match self {
             Self::Invalid(v) => &v.0,
             _ => &[],
+        }
+    }
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 }
@@ -190,6 +209,7 @@ pub struct LegalTemplateService {
     templates: Arc<dyn LegalTemplateStore>,
     partners: Arc<dyn PartnerStore>,
     esign: Arc<dyn ESignature>,
+    limiter: Arc<dyn RateLimiter>,
     clock: Arc<dyn Clock>,
 }
 
@@ -198,13 +218,42 @@ impl LegalTemplateService {
         templates: Arc<dyn LegalTemplateStore>,
         partners: Arc<dyn PartnerStore>,
         esign: Arc<dyn ESignature>,
+        limiter: Arc<dyn RateLimiter>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             templates,
             partners,
             esign,
+            limiter,
             clock,
+        }
+    }
+
+    /// Role and rate limit, before any byte of the upload is read (a refused request costs a
+    /// token lookup, not 20 MiB). Counted per user (or API key) per organization, shared by
+    /// every instance.
+    pub async fn admit(&self, principal: &Principal) -> Result<(), LegalTemplateError> {
+        let m = access::writer(principal)?;
+        let bucket = format!(
+            "legal-template:{}:{}",
+            m.organization_id,
+            principal.actor_key()
+        );
+        match self
+            .limiter
+            .hit(
+                &bucket,
+                UPLOADS_PER_MINUTE,
+                Duration::minutes(1),
+                self.clock.now(),
+            )
+            .await?
+        {
+            RateDecision::Allowed => Ok(()),
+            RateDecision::Limited { retry_after_secs } => {
+                Err(LegalTemplateError::RateLimited { retry_after_secs })
+            }
         }
     }
 
@@ -214,11 +263,12 @@ impl LegalTemplateService {
         upload: TemplateUpload,
     ) -> Result<LegalTemplate, LegalTemplateError> {
         let m = access::writer(principal)?;
-        if upload.pdf.len() > MAX_PDF_BYTES {
+        if upload.len > MAX_PDF_BYTES as u64 {
             return Err(LegalTemplateError::TooLarge);
         }
-        if !legal::is_pdf(&upload.pdf) {
-            return Err(if upload.pdf.is_empty() {
+        let pdf = upload.pdf.clone().filter(|_| upload.len > 0);
+        let Some(pdf) = pdf.filter(|_| legal::is_pdf(&upload.head)) else {
+            return Err(if upload.len == 0 {
                 LegalTemplateError::Invalid(ValidationErrors::single(
                     "file",
                     "a PDF file is required",
@@ -226,7 +276,7 @@ impl LegalTemplateService {
             } else {
                 LegalTemplateError::NotPdf
             });
-        }
+        };
         let v = validate(&upload)?;
         if self
             .partners
@@ -249,7 +299,7 @@ impl LegalTemplateService {
             .create_template(NewSignatureTemplate {
                 name: v.name.clone(),
                 external_id: id.to_string(),
-                pdf: upload.pdf,
+                pdf,
                 roles: v.roles.clone(),
                 fields: v.fields.clone(),
             })
@@ -342,7 +392,7 @@ mod tests {
     use crate::clock::SystemClock;
     use crate::external::{MockESignature, SignatureTemplate};
 
-    use crate::ports::{MockLegalTemplateStore, MockPartnerStore};
+    use crate::ports::{MockLegalTemplateStore, MockPartnerStore, MockRateLimiter};
     use crate::values::Role;
 
     use crate::services::fixtures::principal;
@@ -357,7 +407,9 @@ mod tests {
             fields: Some(
                 r#"[{"name":"Sign","type":"signature","role":"Partner","page":1,"x":0.1,"y":0.8,"width":0.3,"height":0.05}]"#.into(),
             ),
-            pdf: b"%PDF-1.7 test".to_vec(),
+            pdf: Some("spooled.pdf".into()),
+            head: b"%PDF-1.7 test".to_vec(),
+            len: 13,
         }
     }
 
@@ -376,7 +428,17 @@ mod tests {
         p: MockPartnerStore,
         e: MockESignature,
     ) -> LegalTemplateService {
-        LegalTemplateService::new(Arc::new(t), Arc::new(p), Arc::new(e), Arc::new(SystemClock))
+        let mut limiter = MockRateLimiter::new();
+        limiter
+            .expect_hit()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        LegalTemplateService::new(
+            Arc::new(t),
+            Arc::new(p),
+            Arc::new(e),
+            Arc::new(limiter),
+            Arc::new(SystemClock),
+        )
     }
 
     #[tokio::test]
@@ -391,7 +453,7 @@ mod tests {
             .returning(|_| Ok(()));
         let mut e = MockESignature::new();
         e.expect_create_template()
-            .withf(|n| n.name == "NDA" && n.pdf.starts_with(b"%PDF-") && n.fields.len() == 1)
+            .withf(|n| n.name == "NDA" && n.pdf.ends_with("spooled.pdf") && n.fields.len() == 1)
             .times(1)
             .returning(|_| {
                 Ok(SignatureTemplate {
@@ -470,7 +532,7 @@ mod tests {
             )
         };
         let mut u = upload();
-        u.pdf = b"<html>".to_vec();
+        u.head = b"<html>".to_vec();
         assert_eq!(
             svc()
                 .create(&principal(Role::Member), u)
@@ -480,7 +542,7 @@ mod tests {
             ErrorKind::UnsupportedMediaType
         );
         let mut u = upload();
-        u.pdf = [b"%PDF-".as_slice(), &vec![0u8; MAX_PDF_BYTES]].concat();
+        u.len = MAX_PDF_BYTES as u64 + 1;
         assert_eq!(
             svc()
                 .create(&principal(Role::Member), u)
@@ -506,6 +568,34 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn uploads_are_admitted_by_role_and_rate_before_they_are_read() {
+        let mut limiter = MockRateLimiter::new();
+        limiter
+            .expect_hit()
+            .withf(|bucket, limit, _, _| bucket.starts_with("legal-template:") && *limit == 10)
+            .returning(|_, _, _, _| {
+                Ok(RateDecision::Limited {
+                    retry_after_secs: 30,
+                })
+            });
+        let svc = LegalTemplateService::new(
+            Arc::new(MockLegalTemplateStore::new()),
+            Arc::new(MockPartnerStore::new()),
+            Arc::new(MockESignature::new()),
+            Arc::new(limiter),
+            Arc::new(SystemClock),
+        );
+        let err = svc.admit(&principal(Role::Member)).await.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.retry_after()),
+            (ErrorKind::RateLimited, Some(30))
+        );
+        // A viewer is refused before the limiter is asked.
+        let err = svc.admit(&principal(Role::Viewer)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Forbidden);
     }
 
     #[tokio::test]

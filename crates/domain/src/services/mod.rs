@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod applications;
 pub mod auth;
 pub mod banners;
+pub mod invitations;
 pub mod legal_templates;
 pub mod organizations;
 pub mod partners;

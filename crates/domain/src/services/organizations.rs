@@ -2,18 +2,20 @@
 
 use super::access::{self, AccessError};
 use super::auth::SignedIn;
+use super::invitations::InvitationDelivery;
 use crate::StoreError;
 use crate::clock::Clock;
 use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::{ClientInfo, NewSession, NewUser, Principal};
-use crate::ids::{OrganizationId, UserId};
+use crate::identity::{ClientInfo, NewSession, NewUser, Principal, Session, User};
+use crate::ids::{InvitationId, OrganizationId, UserId};
 use crate::organization::{
-    Member, MemberAdded, Membership, NewInvitation, NewOrganization, Organization,
+    INVITATION_TTL, Invitation, Member, Membership, NewInvitation, NewOrganization, Organization,
 };
 use crate::ports::{
-    HashingError, IdentityStore, InvitationAcceptance, OrganizationStore, PasswordHasher,
+    AcceptSession, HashingError, IdentityStore, InvitationAcceptance, OrganizationStore,
+    PasswordHasher,
 };
-use crate::secret::TokenHash;
+use crate::secret::{IssuedToken, TokenHash};
 use crate::values::{BoundedText, Email, Password, Role, Slug};
 use std::sync::Arc;
 
@@ -29,8 +31,12 @@ pub enum OrganizationError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
-    #[error("the invitation is unknown, used or expired")]
+    #[error("the invitation is unknown, used, revoked or expired")]
     InvitationInvalid,
+    #[error("this invitation is for an existing account: sign in as that account, then accept it")]
+    SignInToAccept,
+    #[error("this invitation is for another account")]
+    OtherAccount,
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
@@ -53,8 +59,10 @@ impl Classify for OrganizationError {
             Self::Invalid(_) => ErrorKind::Validation,
             Self::UserRequired => ErrorKind::Forbidden,
             Self::NotFound | Self::InvitationInvalid => ErrorKind::NotFound,
+            Self::SignInToAccept => ErrorKind::Unauthorized,
+            Self::OtherAccount => ErrorKind::Forbidden,
             Self::Conflict(_) => ErrorKind::Conflict,
-            Self::Hashing(_) => ErrorKind::Internal,
+            Self::Hashing(e) => e.kind(),
             Self::Store(e) => e.kind(),
         }
     }
@@ -62,6 +70,31 @@ impl Classify for OrganizationError {
         match self {
             Self::Invalid(v) => &v.0,
             _ => &[],
+        }
+    }
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Hashing(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of accepting an invitation: the invitee's account and session, and the token
+/// of that session when a new one was started (a signed-in invitee keeps theirs).
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub user: User,
+    pub session: Session,
+    pub token: Option<crate::secret::Secret>,
+}
+
+impl From<SignedIn> for Accepted {
+    fn from(s: SignedIn) -> Self {
+        Self {
+            user: s.user,
+            session: s.session,
+            token: Some(s.token),
         }
     }
 }
@@ -74,6 +107,7 @@ pub struct OrganizationService {
     identity: Arc<dyn IdentityStore>,
     organizations: Arc<dyn OrganizationStore>,
     hasher: Arc<dyn PasswordHasher>,
+    delivery: Arc<InvitationDelivery>,
     clock: Arc<dyn Clock>,
 }
 
@@ -82,12 +116,14 @@ impl OrganizationService {
         identity: Arc<dyn IdentityStore>,
         organizations: Arc<dyn OrganizationStore>,
         hasher: Arc<dyn PasswordHasher>,
+        delivery: Arc<InvitationDelivery>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             identity,
             organizations,
             hasher,
+            delivery,
             clock,
         }
     }
@@ -162,13 +198,14 @@ impl OrganizationService {
         Ok(self.organizations.list_members(m.organization_id).await?)
     }
 
-    /// Adds an existing user, or invites the email with a single-use token.
+    /// Invites the email to the organization with a single-use token, mailed to it. Whether
+    /// the address has an account is not revealed: the invitee joins by accepting.
     pub async fn add_member(
         &self,
         principal: &Principal,
         email: &str,
         role: &str,
-    ) -> Result<MemberAdded, OrganizationError> {
+    ) -> Result<Invitation, OrganizationError> {
         let m = access::manager(principal)?;
         let mut errors = ValidationErrors::new();
         let email = errors.check("email", Email::parse(email));
@@ -177,38 +214,74 @@ impl OrganizationService {
             return Err(OrganizationError::Invalid(errors));
         };
         Self::check_grant(m.role, role)?;
-        match self.identity.find_user_by_email(&email).await? {
-            Some(found) => {
-                let member = self
-                    .organizations
-                    .add_member(m.organization_id, found.user.id, role)
-                    .await
-                    .map_err(|e| match e {
-                        StoreError::Conflict(_) => {
-                            OrganizationError::Conflict("this user is already a member".into())
-                        }
-                        e => e.into(),
-                    })?;
-                Ok(MemberAdded::Added(member))
-            }
-            None => {
-                let invitation = NewInvitation::new(
-                    m.organization_id,
-                    &email,
-                    role,
-                    None,
-                    principal.user_id(),
-                    self.clock.now(),
-                );
-                let token = invitation.token.token.clone();
-                let view = invitation.invitation.clone();
-                self.organizations.create_invitation(invitation).await?;
-                Ok(MemberAdded::Invited {
-                    invitation: view,
-                    token,
-                })
-            }
+        let invitation = NewInvitation::new(
+            m.organization_id,
+            &email,
+            role,
+            None,
+            principal.user_id(),
+            self.clock.now(),
+        );
+        let token = invitation.token.token.clone();
+        let view = invitation.invitation.clone();
+        self.organizations
+            .create_invitation(invitation)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => {
+                    OrganizationError::Conflict("this address is already a member".into())
+                }
+                e => e.into(),
+            })?;
+        self.delivery.deliver(&view, &token).await;
+        Ok(view)
+    }
+
+    pub async fn list_invitations(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<Invitation>, OrganizationError> {
+        let m = access::manager(principal)?;
+        Ok(self
+            .organizations
+            .list_invitations(m.organization_id)
+            .await?)
+    }
+
+    pub async fn revoke_invitation(
+        &self,
+        principal: &Principal,
+        id: InvitationId,
+    ) -> Result<(), OrganizationError> {
+        let m = access::manager(principal)?;
+        if self
+            .organizations
+            .revoke_invitation(m.organization_id, id, self.clock.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(OrganizationError::NotFound)
         }
+    }
+
+    /// Mails a pending invitation again with a new token (the old one stops working) and a new
+    /// 48-hour validity.
+    pub async fn resend_invitation(
+        &self,
+        principal: &Principal,
+        id: InvitationId,
+    ) -> Result<Invitation, OrganizationError> {
+        let m = access::manager(principal)?;
+        let now = self.clock.now();
+        let token = IssuedToken::generate(crate::organization::INVITATION_TOKEN_PREFIX);
+        let invitation = self
+            .organizations
+            .reissue_invitation(m.organization_id, id, token.hash, now + INVITATION_TTL, now)
+            .await?
+            .ok_or(OrganizationError::NotFound)?;
+        self.delivery.deliver(&invitation, &token.token).await;
+        Ok(invitation)
     }
 
     /// `partner` comes only with a partner record; only owners grant or take `owner`.
@@ -275,17 +348,32 @@ impl OrganizationService {
         }
     }
 
-    /// Accepts an invitation (or a partner contact's set-password token) and signs in.
+    /// Accepts an invitation (or a partner contact's set-password token).
+    ///
+    /// The token alone never signs anyone into an account that has a password: such an account
+    /// accepts while signed in as itself (`caller`). A token creates an account only for an
+    /// address that has none, and a set-password token only sets the password of the account
+    /// it is bound to while that account still has none.
     pub async fn accept_invitation(
         &self,
+        caller: Option<&Principal>,
         token: &str,
         name: Option<&str>,
         password: Option<&str>,
         client: &ClientInfo,
-    ) -> Result<SignedIn, OrganizationError> {
+    ) -> Result<Accepted, OrganizationError> {
         if token.is_empty() || token.len() > 200 {
             return Err(OrganizationError::InvitationInvalid);
         }
+        let signed_in = match caller {
+            None => None,
+            Some(Principal::User {
+                user_id,
+                session_id,
+                ..
+            }) => Some((*user_id, *session_id)),
+            Some(Principal::ApiKey { .. }) => return Err(OrganizationError::UserRequired),
+        };
         let now = self.clock.now();
         let pending = self
             .organizations
@@ -293,24 +381,67 @@ impl OrganizationService {
             .await?
             .ok_or(OrganizationError::InvitationInvalid)?;
         let invitation = pending.invitation;
-        let needs_password = pending
-            .existing_user
-            .as_ref()
-            .is_none_or(|u| u.password_hash.is_none());
+        let account = pending.existing_user;
+        if invitation.user_id.is_some() && account.is_none() {
+            // The bound account is gone: nothing left to set a password on.
+            return Err(OrganizationError::InvitationInvalid);
+        }
+
+        // Signed in: only the invited account may accept, and it keeps its session.
+        if let Some((user_id, session_id)) = signed_in {
+            if account.as_ref().map(|a| a.user.id) != Some(user_id) {
+                return Err(OrganizationError::OtherAccount);
+            }
+            let user = self
+                .organizations
+                .accept_invitation(
+                    InvitationAcceptance {
+                        invitation_id: invitation.id,
+                        user_id,
+                        create_user: None,
+                        set_password_hash: None,
+                        session: AcceptSession::Switch(session_id),
+                    },
+                    now,
+                )
+                .await?
+                .ok_or(OrganizationError::InvitationInvalid)?;
+            let session = self
+                .identity
+                .find_session(session_id)
+                .await?
+                .ok_or(OrganizationError::InvitationInvalid)?;
+            return Ok(Accepted {
+                user,
+                session,
+                token: None,
+            });
+        }
+
+        // Not signed in: the token may only start a session for an account it creates, or for
+        // the passwordless account it is bound to, and a password is set either way.
+        match &account {
+            Some(a) if a.password_hash.is_some() => return Err(OrganizationError::SignInToAccept),
+            Some(_) if invitation.user_id.is_none() => {
+                // A passwordless account (a partner contact of some organization) sets its
+                // password through its own set-password link, not through someone's invitation.
+                return Err(OrganizationError::SignInToAccept);
+            }
+            _ => {}
+        }
         let mut errors = ValidationErrors::new();
         let password = match password {
-            Some(p) if needs_password => errors.check("password", Password::parse(p)),
-            None if needs_password => {
+            Some(p) => errors.check("password", Password::parse(p)),
+            None => {
                 errors.push("password", "is required to set up the account");
                 None
             }
-            _ => None,
         };
-        let name = match (name, &pending.existing_user) {
+        let name = match (name, &account) {
             (Some(n), _) => errors
                 .check("name", BoundedText::<200>::parse(n))
-                .map(|n| n.into_inner()),
-            (None, Some(u)) => Some(u.user.name.clone()),
+                .map(BoundedText::into_inner),
+            (None, Some(a)) => Some(a.user.name.clone()),
             (None, None) => Some(
                 invitation
                     .email
@@ -320,24 +451,21 @@ impl OrganizationService {
                     .to_owned(),
             ),
         };
-        if !errors.is_empty() {
+        let (Some(password), Some(name)) = (password, name) else {
             return Err(OrganizationError::Invalid(errors));
-        }
-        let hash = match password {
-            Some(p) => Some(self.hasher.hash(p.secret().clone()).await?),
-            None => None,
         };
-        let email =
-            Email::parse(&invitation.email).map_err(|_| OrganizationError::InvitationInvalid)?;
-        let (user_id, create_user, set_password_hash) = match &pending.existing_user {
-            Some(u) => (u.user.id, None, hash),
+        let hash = self.hasher.hash(password.secret().clone()).await?;
+        let (user_id, create_user, set_password_hash) = match &account {
+            Some(a) => (a.user.id, None, Some(hash)),
             None => {
+                let email = Email::parse(&invitation.email)
+                    .map_err(|_| OrganizationError::InvitationInvalid)?;
                 let id = UserId::generate();
                 let user = NewUser {
                     id,
                     email,
-                    name: name.unwrap_or_default(),
-                    password_hash: hash,
+                    name,
+                    password_hash: Some(hash),
                     created_at: now,
                 };
                 (id, Some(user), None)
@@ -351,9 +479,10 @@ impl OrganizationService {
             .accept_invitation(
                 InvitationAcceptance {
                     invitation_id: invitation.id,
+                    user_id,
                     create_user,
                     set_password_hash,
-                    session,
+                    session: AcceptSession::Start(session),
                 },
                 now,
             )
@@ -363,7 +492,8 @@ impl OrganizationService {
             user,
             session: view,
             token,
-        })
+        }
+        .into())
     }
 }
 
@@ -376,7 +506,7 @@ mod tests {
     use crate::ports::{MockIdentityStore, MockOrganizationStore, MockPasswordHasher};
     use chrono::Utc;
 
-    use crate::services::fixtures::principal;
+    use crate::services::fixtures::{delivery, principal};
 
     fn service(
         identity: MockIdentityStore,
@@ -387,8 +517,64 @@ mod tests {
             Arc::new(identity),
             Arc::new(orgs),
             Arc::new(hasher),
+            delivery(),
             Arc::new(SystemClock),
         )
+    }
+
+    fn invitation(email: &str, bound: Option<UserId>) -> Invitation {
+        Invitation {
+            id: InvitationId::generate(),
+            organization_id: OrganizationId::generate(),
+            email: email.into(),
+            role: if bound.is_some() {
+                Role::Partner
+            } else {
+                Role::Member
+            },
+            partner_id: None,
+            user_id: bound,
+            expires_at: Utc::now(),
+            created_at: Utc::now(),
+        }
+    }
+
+    fn account(password: bool) -> UserWithPassword {
+        UserWithPassword {
+            user: User {
+                id: UserId::generate(),
+                email: "old@example.com".into(),
+                name: "Old".into(),
+                has_password: password,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            },
+            password_hash: password.then(|| "h".to_owned()),
+        }
+    }
+
+    /// An organization store that finds `pending` for any token.
+    fn pending(
+        invitation: Invitation,
+        existing: Option<UserWithPassword>,
+    ) -> MockOrganizationStore {
+        let mut orgs = MockOrganizationStore::new();
+        orgs.expect_find_pending_invitation()
+            .returning(move |_, _| {
+                Ok(Some(crate::ports::PendingInvitation {
+                    invitation: invitation.clone(),
+                    existing_user: existing.clone(),
+                }))
+            });
+        orgs
+    }
+
+    fn signed_in_as(user: UserId) -> Principal {
+        Principal::User {
+            user_id: user,
+            session_id: crate::ids::SessionId::generate(),
+            membership: None,
+        }
     }
 
     fn member(role: Role) -> Member {
@@ -446,20 +632,74 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unknown_email_gets_an_invitation() {
-        let mut identity = MockIdentityStore::new();
-        identity.expect_find_user_by_email().returning(|_| Ok(None));
+    async fn every_addition_is_an_invitation_whose_token_only_the_mail_carries() {
+        let stored = Arc::new(std::sync::Mutex::new(None));
         let mut orgs = MockOrganizationStore::new();
+        let keep = stored.clone();
         orgs.expect_create_invitation()
             .times(1)
             .withf(|i| i.invitation.role == Role::Viewer && i.invitation.email == "new@example.com")
+            .returning(move |i| {
+                *keep.lock().unwrap() = Some(i.token.hash);
+                Ok(())
+            });
+        orgs.expect_find_organization().returning(|id| {
+            Ok(Some(Organization {
+                id,
+                name: "Acme".into(),
+                slug: "acme".into(),
+                created_at: Utc::now(),
+            }))
+        });
+        let mut mailer = crate::mail::MockMailer::new();
+        let hash = stored.clone();
+        mailer
+            .expect_send()
+            .times(1)
+            .withf(move |m| {
+                let token = m
+                    .text
+                    .split("token=")
+                    .nth(1)
+                    .unwrap()
+                    .split_whitespace()
+                    .next()
+                    .unwrap();
+                m.to == "new@example.com" && Some(TokenHash::of(token)) == *hash.lock().unwrap()
+            })
             .returning(|_| Ok(()));
-        let svc = service(identity, orgs, MockPasswordHasher::new());
+        let orgs = Arc::new(orgs);
+        let svc = OrganizationService::new(
+            Arc::new(MockIdentityStore::new()),
+            orgs.clone(),
+            Arc::new(MockPasswordHasher::new()),
+            Arc::new(InvitationDelivery::new(
+                Arc::new(mailer),
+                orgs,
+                crate::mail::MailLinks {
+                    accept_invitation: "https://app.example/accept".into(),
+                },
+            )),
+            Arc::new(SystemClock),
+        );
         let out = svc
             .add_member(&principal(Role::Admin), "new@example.com", "viewer")
             .await
             .unwrap();
-        assert!(matches!(out, MemberAdded::Invited { .. }));
+        assert_eq!(out.email, "new@example.com");
+    }
+
+    #[tokio::test]
+    async fn inviting_a_member_again_is_a_conflict() {
+        let mut orgs = MockOrganizationStore::new();
+        orgs.expect_create_invitation()
+            .returning(|_| Err(StoreError::Conflict("member".into())));
+        let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+        let err = svc
+            .add_member(&principal(Role::Owner), "old@example.com", "member")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict);
     }
 
     #[tokio::test]
@@ -519,70 +759,164 @@ mod tests {
 
     #[tokio::test]
     async fn accepting_for_a_new_account_requires_a_password() {
-        let mut orgs = MockOrganizationStore::new();
-        orgs.expect_find_pending_invitation().returning(|_, _| {
-            Ok(Some(crate::ports::PendingInvitation {
-                invitation: crate::organization::Invitation {
-                    id: crate::ids::InvitationId::generate(),
-                    organization_id: OrganizationId::generate(),
-                    email: "new@example.com".into(),
-                    role: Role::Member,
-                    partner_id: None,
-                    expires_at: Utc::now(),
-                    created_at: Utc::now(),
-                },
-                existing_user: None,
-            }))
-        });
+        let orgs = pending(invitation("new@example.com", None), None);
         let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
         let err = svc
-            .accept_invitation("pi_token", None, None, &ClientInfo::default())
+            .accept_invitation(None, "pi_token", None, None, &ClientInfo::default())
             .await
             .unwrap_err();
         assert_eq!(err.details()[0].field, "password");
     }
 
     #[tokio::test]
-    async fn existing_user_with_password_joins_without_one() {
-        let mut orgs = MockOrganizationStore::new();
-        let existing = User {
-            id: UserId::generate(),
-            email: "old@example.com".into(),
-            name: "Old".into(),
-            has_password: true,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        };
-        let uid = existing.id;
-        let found = existing.clone();
-        orgs.expect_find_pending_invitation()
-            .returning(move |_, _| {
-                Ok(Some(crate::ports::PendingInvitation {
-                    invitation: crate::organization::Invitation {
-                        id: crate::ids::InvitationId::generate(),
-                        organization_id: OrganizationId::generate(),
-                        email: "old@example.com".into(),
-                        role: Role::Member,
-                        partner_id: None,
-                        expires_at: Utc::now(),
-                        created_at: Utc::now(),
-                    },
-                    existing_user: Some(UserWithPassword {
-                        user: found.clone(),
-                        password_hash: Some("h".into()),
-                    }),
-                }))
-            });
-        orgs.expect_accept_invitation()
-            .withf(move |a, _| {
-                a.create_user.is_none() && a.set_password_hash.is_none() && a.session.user_id == uid
-            })
-            .returning(move |_, _| Ok(Some(existing.clone())));
+    async fn a_token_alone_never_signs_into_an_account_with_a_password() {
+        // Neither without a password nor with one: the account's owner must be signed in.
+        for password in [None, Some("attacker-chosen")] {
+            let orgs = pending(invitation("old@example.com", None), Some(account(true)));
+            let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+            let err = svc
+                .accept_invitation(None, "pi_token", None, password, &ClientInfo::default())
+                .await
+                .unwrap_err();
+            assert!(matches!(err, OrganizationError::SignInToAccept), "{err:?}");
+            assert_eq!(err.kind(), ErrorKind::Unauthorized);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_invitation_cannot_set_a_passwordless_accounts_password() {
+        let orgs = pending(invitation("old@example.com", None), Some(account(false)));
         let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
-        let signed = svc
-            .accept_invitation("pi_token", None, None, &ClientInfo::default())
+        let err = svc
+            .accept_invitation(
+                None,
+                "pi_token",
+                None,
+                Some("password1"),
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OrganizationError::SignInToAccept), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn the_invited_account_accepts_while_signed_in_and_keeps_its_session() {
+        let existing = account(true);
+        let uid = existing.user.id;
+        let me = signed_in_as(uid);
+        let Principal::User { session_id, .. } = me else {
+            unreachable!()
+        };
+        let mut orgs = pending(invitation("old@example.com", None), Some(existing.clone()));
+        orgs.expect_accept_invitation()
+            .times(1)
+            .withf(move |a, _| {
+                a.user_id == uid
+                    && a.create_user.is_none()
+                    && a.set_password_hash.is_none()
+                    && matches!(a.session, AcceptSession::Switch(s) if s == session_id)
+            })
+            .returning(move |_, _| Ok(Some(existing.user.clone())));
+        let mut identity = MockIdentityStore::new();
+        identity.expect_find_session().returning(move |id| {
+            Ok(Some(Session {
+                id,
+                user_id: uid,
+                active_organization_id: None,
+                created_at: Utc::now(),
+                expires_at: Utc::now(),
+            }))
+        });
+        let svc = service(identity, orgs, MockPasswordHasher::new());
+        let accepted = svc
+            .accept_invitation(Some(&me), "pi_token", None, None, &ClientInfo::default())
             .await
             .unwrap();
-        assert_eq!(signed.user.id, uid);
+        assert_eq!(accepted.user.id, uid);
+        assert!(accepted.token.is_none(), "no new session");
+    }
+
+    #[tokio::test]
+    async fn another_signed_in_account_cannot_accept() {
+        let orgs = pending(invitation("old@example.com", None), Some(account(true)));
+        let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+        let err = svc
+            .accept_invitation(
+                Some(&signed_in_as(UserId::generate())),
+                "pi_token",
+                None,
+                None,
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Forbidden);
+        // Nor an invitation for an address without an account: it is not the caller's.
+        let orgs = pending(invitation("new@example.com", None), None);
+        let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+        let err = svc
+            .accept_invitation(
+                Some(&signed_in_as(UserId::generate())),
+                "pi_token",
+                None,
+                None,
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Forbidden);
+    }
+
+    #[tokio::test]
+    async fn a_set_password_token_sets_the_bound_accounts_password_and_signs_in() {
+        let contact = account(false);
+        let uid = contact.user.id;
+        let mut orgs = pending(
+            invitation("old@example.com", Some(uid)),
+            Some(contact.clone()),
+        );
+        orgs.expect_accept_invitation()
+            .times(1)
+            .withf(move |a, _| {
+                a.user_id == uid
+                    && a.create_user.is_none()
+                    && a.set_password_hash.as_deref() == Some("new-hash")
+                    && matches!(&a.session, AcceptSession::Start(s) if s.user_id == uid)
+            })
+            .returning(move |_, _| Ok(Some(contact.user.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_hash().returning(|_| Ok("new-hash".into()));
+        let svc = service(MockIdentityStore::new(), orgs, hasher);
+        let accepted = svc
+            .accept_invitation(
+                None,
+                "pi_token",
+                None,
+                Some("password1"),
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap();
+        assert!(accepted.token.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_set_password_token_of_an_account_that_has_one_now_is_refused() {
+        let contact = account(true);
+        let uid = contact.user.id;
+        let orgs = pending(invitation("old@example.com", Some(uid)), Some(contact));
+        let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+        let err = svc
+            .accept_invitation(
+                None,
+                "pi_token",
+                None,
+                Some("password1"),
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OrganizationError::SignInToAccept), "{err:?}");
     }
 }

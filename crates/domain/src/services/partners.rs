@@ -1,6 +1,7 @@
 //! Partner records: create, read, list, change, delete.
 
 use super::access::{self, AccessError};
+use super::invitations::InvitationDelivery;
 use crate::StoreError;
 use crate::clock::Clock;
 use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
@@ -62,8 +63,8 @@ impl Classify for PartnerError {
     }
 }
 
-/// Everything stored with a new partner: its contact's `partner`-role account (created when the
-/// email has none) and the set-password invitation (stored when that account has no password).
+/// Everything stored with a new partner: its contact's account (created when the email has none)
+/// and the contact's invitation to the portal.
 pub fn new_partner_record(
     organization: OrganizationId,
     created_by: Option<UserId>,
@@ -101,12 +102,21 @@ pub fn new_partner_record(
 
 pub struct PartnerService {
     partners: Arc<dyn PartnerStore>,
+    delivery: Arc<InvitationDelivery>,
     clock: Arc<dyn Clock>,
 }
 
 impl PartnerService {
-    pub fn new(partners: Arc<dyn PartnerStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { partners, clock }
+    pub fn new(
+        partners: Arc<dyn PartnerStore>,
+        delivery: Arc<InvitationDelivery>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            partners,
+            delivery,
+            clock,
+        }
     }
 
     async fn check_manager(
@@ -128,8 +138,8 @@ impl PartnerService {
         Ok(())
     }
 
-    /// Creates the partner with its primary contact, whose `partner`-role account is invited
-    /// to set a password.
+    /// Creates the partner with its primary contact, who is mailed an invitation to the portal
+    /// (a set-password link when their account has no password yet).
     pub async fn create(
         &self,
         principal: &Principal,
@@ -144,7 +154,9 @@ impl PartnerService {
             input,
             self.clock.now(),
         );
-        let (partner, _invited) = self.partners.create_partner(record).await?;
+        let token = record.invitation.token.token.clone();
+        let (partner, invitation) = self.partners.create_partner(record).await?;
+        self.delivery.deliver(&invitation, &token).await;
         Ok(partner)
     }
 
@@ -276,7 +288,7 @@ mod tests {
     use crate::ports::MockPartnerStore;
     use crate::values::{BoundedText, Email, PartnerDomain};
 
-    use crate::services::fixtures::principal;
+    use crate::services::fixtures::{delivery, principal};
 
     fn input() -> CreatePartner {
         CreatePartner {
@@ -304,7 +316,11 @@ mod tests {
 
     #[tokio::test]
     async fn viewers_and_partners_cannot_create() {
-        let svc = PartnerService::new(Arc::new(MockPartnerStore::new()), Arc::new(SystemClock));
+        let svc = PartnerService::new(
+            Arc::new(MockPartnerStore::new()),
+            delivery(),
+            Arc::new(SystemClock),
+        );
         for role in [Role::Viewer, Role::Partner] {
             let err = svc.create(&principal(role), input()).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Forbidden, "{role}");
@@ -326,8 +342,8 @@ mod tests {
                     && r.contact_user.email.as_str() == "jane@acme.com"
             })
             .times(1)
-            .returning(move |_| Ok((partner(org), true)));
-        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
+            .returning(move |r| Ok((partner(org), r.invitation.invitation.clone())));
+        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
         svc.create(&p, input()).await.unwrap();
     }
 
@@ -337,7 +353,7 @@ mod tests {
         store
             .expect_create_partner()
             .returning(|_| Err(StoreError::Conflict("domain".into())));
-        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
         let err = svc
             .create(&principal(Role::Owner), input())
             .await
@@ -351,7 +367,7 @@ mod tests {
         store
             .expect_is_internal_member()
             .returning(|_, _| Ok(false));
-        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
         let mut i = input();
         i.manager_id = Some(UserId::generate());
         let err = svc.create(&principal(Role::Owner), i).await.unwrap_err();
@@ -367,7 +383,7 @@ mod tests {
             .expect_list_partners()
             .withf(|_, _, _, limit| *limit == 3)
             .returning(move |_, _, _, _| Ok((0..3).map(|_| partner(org)).collect()));
-        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
         let page = svc
             .list(&p, PartnerFilter::default(), None, 2)
             .await
@@ -381,7 +397,7 @@ mod tests {
     async fn hot_read_maps_unknown_credentials_and_roles() {
         let mut store = MockPartnerStore::new();
         store.expect_get_partner_as().returning(|_, _, _| Ok(None));
-        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
         let cred = Credential::from_token("ps_x");
         let err = svc
             .get_with_credential(cred, PartnerId::generate())
@@ -393,7 +409,7 @@ mod tests {
         store
             .expect_get_partner_as()
             .returning(|_, _, _| Ok(Some((principal(Role::Partner), None))));
-        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
         let err = svc
             .get_with_credential(cred, PartnerId::generate())
             .await
@@ -404,7 +420,7 @@ mod tests {
         store
             .expect_get_partner_as()
             .returning(|_, _, _| Ok(Some((principal(Role::Viewer), None))));
-        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
         let err = svc
             .get_with_credential(cred, PartnerId::generate())
             .await
@@ -421,7 +437,7 @@ mod tests {
             .expect_update_partner()
             .withf(|_, _, patch, _| patch.tier_source == Some(Some(TierSource::Manual)))
             .returning(move |_, _, _, _| Ok(Some(partner(org))));
-        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
         let patch = PartnerPatch {
             tier: Some(Some(ShortText::parse("Gold").unwrap())),
             ..Default::default()

@@ -2,12 +2,13 @@
 
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, Json, SESSION_COOKIE, client_info};
+use crate::extract::{Caller, Json, MaybeCaller, SESSION_COOKIE, client_info};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use partneros_domain::ids::OrganizationId;
 use partneros_domain::services::auth::SignedIn;
+use partneros_domain::services::organizations::Accepted;
 
 fn session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, token.to_owned())
@@ -41,7 +42,8 @@ pub(crate) fn signed_in(state: &AppState, signed: SignedIn) -> HttpResponse {
         (status = 409, description = "The email already has an account", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this address (`SIGN_UPS_PER_ADDRESS` an hour); see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Database unavailable, or the server is saturated with password work (`Retry-After`)", body = ErrorBody),
     )
 )]
 #[post("/auth/sign-up/email")]
@@ -67,8 +69,8 @@ pub async fn sign_up(
         (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 429, description = "5 failures for this email in 15 minutes; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        (status = 429, description = "5 attempts for this email, or the per-address limit, within 15 minutes (a success forgives the email's); see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Database unavailable, or the server is saturated with password work (`Retry-After`)", body = ErrorBody),
     )
 )]
 #[post("/auth/sign-in/email")]
@@ -163,29 +165,47 @@ pub async fn set_active(
     tag = "auth",
     request_body = AcceptInvitationRequest,
     responses(
-        (status = 200, description = "Joined the organization and signed in; sets the `session_token` cookie", body = SignedInResponse),
+        (status = 200, description = "Joined the organization. A new account (or a partner contact setting its password) is signed in: `token` and the `session_token` cookie. An account that has a password must be signed in to accept: its session switches to the organization and no new token is issued.", body = AcceptedResponse),
         (status = 400, description = "Invalid input (e.g. a password is needed for a new account)", body = ErrorBody),
-        (status = 404, description = "Unknown, used or expired invitation", body = ErrorBody),
+        (status = 401, description = "The invitation is for an account that has a password: sign in as it, then accept (a token alone never signs into an existing account); or a presented credential is not live", body = ErrorBody),
+        (status = 403, description = "Signed in as another account than the invited one", body = ErrorBody),
+        (status = 404, description = "Unknown, used, revoked or expired invitation", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
-    )
+        (status = 503, description = "Database unavailable, or the server is saturated with password work (`Retry-After`)", body = ErrorBody),
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
 )]
 #[post("/auth/invitations/accept")]
 pub async fn accept_invitation(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: MaybeCaller,
     body: Json<AcceptInvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
-    let signed = state
+    let Accepted {
+        user,
+        session,
+        token,
+    } = state
         .organizations
         .accept_invitation(
+            caller.0.as_ref(),
             &b.token,
             b.name.as_deref(),
             b.password.as_deref(),
             &client_info(&req),
         )
         .await?;
-    Ok(signed_in(&state, signed))
+    let token = token.map(|t| t.expose().to_owned());
+    let mut res = HttpResponse::Ok();
+    if let Some(token) = &token {
+        res.cookie(session_cookie(&state, token));
+    }
+    Ok(res.json(AcceptedResponse {
+        user: user.into(),
+        session: session.into(),
+        token,
+    }))
 }

@@ -3,12 +3,12 @@
 use crate::dto::{SuccessResponse, Timestamp};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, path_id};
-use crate::multipart::{FormLimits, read_form};
+use crate::multipart::read_spooled_form;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use partneros_domain::external::FieldPlacement;
 use partneros_domain::ids::PartnerId;
-use partneros_domain::legal::{LegalTemplate, MAX_PDF_BYTES};
+use partneros_domain::legal::{LegalTemplate, MAX_PDF_BYTES, PDF_MAGIC};
 use partneros_domain::services::legal_templates::TemplateUpload;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -134,6 +134,7 @@ pub struct TemplateForm {
         (status = 404, description = "No such partner in the active organization", body = ErrorBody),
         (status = 409, description = "`name_taken`: the organization has a template with this name", body = ErrorBody),
         (status = 413, description = "The PDF is larger than 20 MiB", body = ErrorBody),
+        (status = 429, description = "More than 10 template uploads a minute by this user in this organization; see `Retry-After` (checked before the body is read)", body = ErrorBody),
         (status = 415, description = "Not multipart, or the file is not a PDF", body = ErrorBody),
         (status = 502, description = "Docuseal is not configured, unreachable, slow, refusing, or lacks the PDF API; nothing was recorded", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
@@ -147,23 +148,24 @@ pub async fn create_template(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let form = read_form(
+    // Role and rate limit first: a refused upload is not read.
+    state.legal_templates.admit(&caller.0).await?;
+    let (file, mut texts) = read_spooled_form(
         &req,
         payload.into_inner(),
-        &FormLimits {
-            file: ("file", MAX_PDF_BYTES),
-            texts: &[
-                ("partnerId", 100),
-                ("name", 4 * 1024),
-                ("description", 16 * 1024),
-                ("scope", 100),
-                ("roles", 16 * 1024),
-                ("fields", 512 * 1024),
-            ],
-        },
+        "file",
+        MAX_PDF_BYTES as u64,
+        PDF_MAGIC.len(),
+        &[
+            ("partnerId", 100),
+            ("name", 4 * 1024),
+            ("description", 16 * 1024),
+            ("scope", 100),
+            ("roles", 16 * 1024),
+            ("fields", 512 * 1024),
+        ],
     )
     .await?;
-    let mut texts = form.texts;
     let upload = TemplateUpload {
         partner_id: texts.remove("partnerId"),
         name: texts.remove("name"),
@@ -171,9 +173,13 @@ pub async fn create_template(
         scope: texts.remove("scope"),
         roles: texts.remove("roles"),
         fields: texts.remove("fields"),
-        pdf: form.file,
+        pdf: file.as_ref().map(|f| f.file.path().to_owned()),
+        head: file.as_ref().map(|f| f.head.clone()).unwrap_or_default(),
+        len: file.as_ref().map_or(0, |f| f.len),
     };
+    // `file` (the temporary file) lives until the template is created.
     let template = state.legal_templates.create(&caller.0, upload).await?;
+    drop(file);
     Ok(HttpResponse::Ok().json(CreatedTemplateResponse {
         success: true,
         template: template.into(),

@@ -5,8 +5,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, path_id};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use partneros_domain::ids::UserId;
-use partneros_domain::organization::MemberAdded;
+use partneros_domain::ids::{InvitationId, UserId};
 
 #[utoipa::path(
     tag = "organizations",
@@ -86,11 +85,11 @@ pub async fn list_members(
     tag = "members",
     request_body = AddMemberRequest,
     responses(
-        (status = 201, description = "An existing user was added (`member`), or the email was invited (`invitation` and `token`)", body = AddMemberResponse),
+        (status = 201, description = "The address is invited: a single-use link, valid 48 hours, is mailed to it (and only there). The answer is the same whether or not the address has an account; the invitee joins by accepting.", body = InvitationResponse),
         (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage members; only owners grant `owner`", body = ErrorBody),
-        (status = 409, description = "Already a member", body = ErrorBody),
+        (status = 409, description = "The address is already a member", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
@@ -104,23 +103,85 @@ pub async fn add_member(
     body: Json<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
-    let out = state
+    let invitation = state
         .organizations
         .add_member(&caller.0, &b.email, &b.role)
         .await?;
-    let body = match out {
-        MemberAdded::Added(m) => AddMemberResponse {
-            member: Some(m.into()),
-            invitation: None,
-            token: None,
-        },
-        MemberAdded::Invited { invitation, token } => AddMemberResponse {
-            member: None,
-            invitation: Some(invitation.into()),
-            token: Some(token.expose().to_owned()),
-        },
-    };
-    Ok(HttpResponse::Created().json(body))
+    Ok(HttpResponse::Created().json(InvitationResponse {
+        invitation: invitation.into(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "members",
+    responses(
+        (status = 200, description = "Invitations of the active organization neither accepted nor revoked (expired ones included, see `expiresAt`), newest first", body = InvitationsResponse),
+        (status = 400, description = "No active organization", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only owners and admins manage invitations", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/organizations/invitations")]
+pub async fn list_invitations(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let invitations = state.organizations.list_invitations(&caller.0).await?;
+    Ok(HttpResponse::Ok().json(InvitationsResponse {
+        invitations: invitations.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "members",
+    params(("invitationId" = uuid::Uuid, Path, description = "The invitation's id")),
+    responses(
+        (status = 200, description = "Revoked: its link no longer works", body = SuccessResponse),
+        (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only owners and admins manage invitations", body = ErrorBody),
+        (status = 404, description = "No pending invitation with this id in the active organization", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[delete("/organizations/invitations/{invitationId}")]
+pub async fn revoke_invitation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = InvitationId::from_uuid(path_id(&path, "invitationId")?);
+    state.organizations.revoke_invitation(&caller.0, id).await?;
+    Ok(HttpResponse::Ok().json(SuccessResponse::OK))
+}
+
+#[utoipa::path(
+    tag = "members",
+    params(("invitationId" = uuid::Uuid, Path, description = "The invitation's id")),
+    responses(
+        (status = 200, description = "Mailed again with a new link, valid 48 hours; the previous link no longer works", body = InvitationResponse),
+        (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only owners and admins manage invitations", body = ErrorBody),
+        (status = 404, description = "No pending invitation with this id in the active organization", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/organizations/invitations/{invitationId}/resend")]
+pub async fn resend_invitation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = InvitationId::from_uuid(path_id(&path, "invitationId")?);
+    let invitation = state.organizations.resend_invitation(&caller.0, id).await?;
+    Ok(HttpResponse::Ok().json(InvitationResponse {
+        invitation: invitation.into(),
+    }))
 }
 
 #[utoipa::path(

@@ -12,8 +12,37 @@ use std::sync::Arc;
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// The mail the app sent (in place of the file mailer), newest last.
+#[derive(Default)]
+pub struct SentMail(std::sync::Mutex<Vec<partneros_domain::mail::OutgoingMail>>);
+
+#[async_trait::async_trait]
+impl partneros_domain::mail::Mailer for SentMail {
+    async fn send(
+        &self,
+        mail: partneros_domain::mail::OutgoingMail,
+    ) -> Result<(), partneros_domain::mail::MailError> {
+        self.0.lock().unwrap().push(mail);
+        Ok(())
+    }
+}
+
+impl SentMail {
+    pub fn to(&self, address: &str) -> Vec<partneros_domain::mail::OutgoingMail> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(address))
+            .cloned()
+            .collect()
+    }
+}
+
 pub struct TestApp {
     pub address: String,
+    /// Every message the app mailed.
+    pub mail: Arc<SentMail>,
     /// The local file store of this app.
     pub files: tempfile::TempDir,
     pub db: TestDatabase,
@@ -131,9 +160,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.docuseal = options
         .docuseal
         .map(|(url, key)| (url, partneros_domain::secret::Secret::new(key)));
-    // Cheap hashes keep the suite fast; production parameters are the defaults.
+    // Cheap hashes keep the suite fast; production parameters are the defaults. Tests sign up
+    // many users from one loopback address: the per-address limits are tested on their own.
     config.argon2_memory_kib = 256;
     config.argon2_iterations = 1;
+    config.auth_limits = partneros_domain::services::auth::AuthLimits {
+        sign_ins_per_address: 100_000,
+        sign_ups_per_address: 100_000,
+    };
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),
     ));
@@ -147,8 +181,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.analysis_workers = options.analysis_workers;
     config.analysis_poll = std::time::Duration::from_millis(50);
     config.database_url = Some(url.clone());
+    config.mail_dir = files.path().join("mail");
     (options.config)(&mut config);
     let mut externals = Externals::from_config(&config).expect("externals");
+    let mail = Arc::new(SentMail::default());
+    externals.mailer = mail.clone();
     externals.scraper = Arc::new(test_scraper(&options.sites, options.site_port));
     if let Some(url) = options.llm {
         let mut settings = partneros_llm::LlmSettings::new(url, "test-model".to_owned())
@@ -171,6 +208,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .unwrap();
     TestApp {
         address,
+        mail,
         files,
         db,
         clock,
@@ -303,7 +341,8 @@ impl TestApp {
         }
     }
 
-    /// A new user with `role` in the owner's organization; returns their session token.
+    /// A new user with `role` in the owner's organization (invited, and accepting while signed
+    /// in); returns their session token, active in that organization.
     pub async fn member(&self, owner: &Owner, role: &str, tag: &str) -> String {
         let email = format!("{role}-{tag}@example.com");
         let token = self.sign_up(&email).await;
@@ -315,6 +354,15 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status, 201, "add member: {:?}", res.body);
+        let invitation = self.invitation_token(&email).await;
+        let res = self
+            .post(
+                "/api/auth/invitations/accept",
+                Some(&token),
+                json!({"token": invitation}),
+            )
+            .await;
+        assert_eq!(res.status, 200, "accept: {:?}", res.body);
         let res = self
             .post(
                 "/api/auth/organization/set-active",
@@ -345,18 +393,11 @@ impl TestApp {
         res.body["partner"].clone()
     }
 
-    /// The latest invitation token emitted for `email` (from the outbox, as a mailer would).
+    /// The token of the latest invitation mailed to `email`, from the link in the mail.
     pub async fn invitation_token(&self, email: &str) -> String {
-        let client = self.db.client().await;
-        let row = client
-            .query_one(
-                "SELECT payload->>'token' FROM events WHERE kind = 'invitation_created' \
-                 AND lower(payload->>'email') = lower($1) ORDER BY created_at DESC, id DESC LIMIT 1",
-                &[&email],
-            )
-            .await
-            .expect("an invitation event");
-        row.get(0)
+        let mail = self.mail.to(email);
+        let last = mail.last().unwrap_or_else(|| panic!("no mail to {email}"));
+        token_in(&last.text)
     }
 
     /// A partner-portal user for a new partner of the owner's organization.
@@ -393,6 +434,15 @@ impl TestApp {
             .unwrap()
             .get(0)
     }
+}
+
+/// The `token=` value of the first link in a text.
+pub fn token_in(text: &str) -> String {
+    text.split("token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a link with a token")
+        .to_owned()
 }
 
 pub struct Owner {
