@@ -9,3 +9,4 @@ mod legal_templates;
 mod matrix;
 mod organizations;
 mod partners;
+mod trust;
