@@ -60,7 +60,11 @@ need_tools() {
   done
 }
 
+# The server binary (PARTNEROS_BIN overrides, e.g. a debug build; SKIP_BUILD=1 skips building).
+PARTNEROS_BIN="${PARTNEROS_BIN:-target/release/partneros}"
+
 build_release() {
+  [[ "${SKIP_BUILD:-0}" == 1 ]] && return 0
   log "building release binary"
   cargo build --release -p partneros-server
 }
@@ -84,7 +88,7 @@ start_server() {
     HOST=127.0.0.1 PORT="${PORT}" APP_ENV=development \
     BOOTSTRAP_EMAIL="${EMAIL}" BOOTSTRAP_PASSWORD="${PASSWORD}" \
     BOOTSTRAP_ORGANIZATION=Bench RUST_LOG=warn ANALYSIS_WORKERS=0 "$@" \
-    target/release/partneros serve >"${WORK}/server.log" 2>&1 &
+    "${PARTNEROS_BIN}" serve >"${WORK}/server.log" 2>&1 &
   SERVER_PID=$!
   local i code
   for i in $(seq 1 60); do
