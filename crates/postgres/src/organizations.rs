@@ -496,18 +496,8 @@ impl OrganizationStore for Database {
 }
 
 /// The organization's invitations that are neither accepted nor revoked.
-fn pending_invitations(
-    organization: uuid::Uuid,
-) -> diesel::dsl::Filter<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<
-            invitations::table,
-            diesel::dsl::Eq<invitations::organization_id, uuid::Uuid>,
-        >,
-        diesel::dsl::IsNull<invitations::accepted_at>,
-    >,
-    diesel::dsl::IsNull<invitations::revoked_at>,
-> {
+#[diesel::dsl::auto_type]
+fn pending_invitations(organization: uuid::Uuid) -> _ {
     invitations::table
         .filter(invitations::organization_id.eq(organization))
         .filter(invitations::accepted_at.is_null())

@@ -1033,7 +1033,7 @@ async fn creating_a_partner_stores_contact_member_invitation_and_event() {
             "invitations WHERE id = '{inv_id}' AND organization_id = '{acme}' AND role = 'partner' \
              AND partner_id = '{pid}' AND email = 'Pat@globex.io' AND user_id = '{contact_user}'"
         ),
-        format!("events WHERE kind = 'invitation_created' AND NOT payload ? 'token'"),
+        "events WHERE kind = 'invitation_created' AND NOT payload ? 'token'".to_owned(),
         format!("events WHERE kind = 'partner_created' AND payload->>'partnerId' = '{pid}'"),
         format!(
             "events WHERE kind = 'invitation_created' AND payload->>'invitationId' = '{inv_id}'"
