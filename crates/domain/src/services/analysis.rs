@@ -6,7 +6,7 @@ use super::access::{self, AccessError};
 use crate::StoreError;
 use crate::analysis::heuristic;
 use crate::analysis::ideal::IdealProfileInput;
-use crate::analysis::model::{EnrichmentInput, LanguageModel, LanguageModelError};
+use crate::analysis::model::{EnrichmentInput, LanguageModel, LanguageModelError, Subject};
 use crate::analysis::profile::{Confidence, EnrichedProfile};
 use crate::analysis::sanitize::sanitize;
 use crate::analysis::scoring::{FitScore, IdealPartnerProfile, score};
@@ -216,16 +216,15 @@ impl AnalysisService {
                 entry,
                 cached: true,
             },
-            (Some(domain), _) => {
-                self.domain_enrichment(&partner, domain, refresh, started)
-                    .await?
+            (Some(domain), _) => self.domain_enrichment(domain, refresh, started).await?,
+            // The name is this organization's own data: enriched for it alone, never cached.
+            (None, _) => {
+                let subject = Subject::Name(partner.name.clone());
+                Enrichment {
+                    entry: self.compute(subject, SiteSnapshot::default()).await?,
+                    cached: false,
+                }
             }
-            (None, _) => Enrichment {
-                entry: self
-                    .compute(&partner.name, None, SiteSnapshot::default())
-                    .await?,
-                cached: false,
-            },
         };
         let fit = score(&enrichment.entry.profile, &ideal);
         let analyzed_at = self.clock.now();
@@ -257,7 +256,6 @@ impl AnalysisService {
     /// previous holder just made). `refresh` skips entries older than this request.
     async fn domain_enrichment(
         &self,
-        partner: &Partner,
         domain: &str,
         refresh: bool,
         started: DateTime<Utc>,
@@ -294,7 +292,9 @@ impl AnalysisService {
             let parsed = crate::values::PartnerDomain::parse(domain)
                 .map_err(|e| AnalysisError::Store(StoreError::unexpected(e.to_string())))?;
             let site = self.scraper.scrape(&parsed).await;
-            let entry = self.compute(&partner.name, Some(domain), site).await?;
+            let entry = self
+                .compute(Subject::Domain(domain.to_owned()), site)
+                .await?;
             self.store.store_enrichment(&entry).await?;
             Ok(Enrichment {
                 entry,
@@ -308,19 +308,21 @@ impl AnalysisService {
         result
     }
 
-    /// Enriches what is known: the model when configured (only the name without a domain or
-    /// readable site, so at most `low` confidence then), else the heuristic.
+    /// Enriches what is known of `subject`: the model when configured (at most `low`
+    /// confidence without a readable site), else the heuristic.
     async fn compute(
         &self,
-        name: &str,
-        domain: Option<&str>,
+        subject: Subject,
         site: SiteSnapshot,
     ) -> Result<CachedEnrichment, AnalysisError> {
+        let domain = match &subject {
+            Subject::Domain(d) => d.clone(),
+            Subject::Name(_) => String::new(),
+        };
         let profile = match &self.model {
             Some(model) => {
                 let input = EnrichmentInput {
-                    company_name: name.to_owned(),
-                    domain: domain.map(str::to_owned),
+                    subject,
                     site: site.clone(),
                 };
                 let answer = model
@@ -333,7 +335,7 @@ impl AnalysisService {
                 }
                 profile
             }
-            None => heuristic::enrich(name, domain, &site),
+            None => heuristic::enrich(&subject, &site),
         };
         let now = self.clock.now();
         let ttl = if site.pages.is_empty() {
@@ -342,7 +344,7 @@ impl AnalysisService {
             self.settings.cache_ttl
         };
         Ok(CachedEnrichment {
-            domain: domain.unwrap_or_default().to_owned(),
+            domain,
             enriched_by: self.enricher(),
             profile,
             sources: site.sources,
@@ -530,19 +532,30 @@ mod tests {
     }
 
     impl Fixture {
-        /// A partner with domain acme.com in `org`, no ideal profile set, `cached` in the cache.
+        /// A partner named Acme with `domain` in `org`, no ideal profile set, `cached` in the
+        /// cache.
         fn with(
             org: OrganizationId,
             domain: Option<&str>,
             cached: Option<CachedEnrichment>,
         ) -> Self {
+            Self::named(org, "Acme", domain, cached)
+        }
+        fn named(
+            org: OrganizationId,
+            name: &str,
+            domain: Option<&str>,
+            cached: Option<CachedEnrichment>,
+        ) -> Self {
             let domain = domain.map(str::to_owned);
+            let name = name.to_owned();
             let mut store = MockAnalysisStore::new();
             store
                 .expect_analysis_context()
                 .returning(move |o, id, _, _| {
                     let mut p = partner(o);
                     p.id = id;
+                    p.name = name.clone();
                     p.domain = domain.clone();
                     Ok((o == org).then(|| AnalysisContext {
                         partner: p,
@@ -649,7 +662,7 @@ mod tests {
         model.expect_model().return_const("m1".to_owned());
         model
             .expect_enrich()
-            .withf(|i| i.company_name == "Acme" && i.site.pages.len() == 1)
+            .withf(|i| i.subject == Subject::Domain("acme.com".into()) && i.site.pages.len() == 1)
             .times(1)
             .returning(|_| {
                 Ok(ModelAnswer {
@@ -765,7 +778,7 @@ mod tests {
         model.expect_model().return_const("m1".to_owned());
         model
             .expect_enrich()
-            .withf(|i| i.domain.is_none() && i.site.pages.is_empty())
+            .withf(|i| i.subject == Subject::Name("Acme".into()) && i.site.pages.is_empty())
             .returning(|_| {
                 Ok(ModelAnswer {
                     model: "m1".into(),
@@ -939,6 +952,70 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.kind(), kind, "{role:?}");
         }
+    }
+
+    const SECRET: &str = "Project Falcon CONFIDENTIAL";
+
+    /// A miss on acme.com whose lease is free, for a partner named [`SECRET`].
+    fn confidential_miss(org: OrganizationId) -> Fixture {
+        let mut f = Fixture::named(org, SECRET, Some("acme.com"), None);
+        f.store
+            .expect_cached_enrichment()
+            .returning(|_, _, _| Ok(None));
+        f.store
+            .expect_lease_domain()
+            .returning(|_, _, _, _, _| Ok(true));
+        f.store.expect_release_domain().returning(|_, _| Ok(()));
+        f.scraper.expect_scrape().returning(|_| site());
+        f.store
+            .expect_store_enrichment()
+            .withf(|e| !format!("{e:?}").contains("Falcon"))
+            .times(1)
+            .returning(|_| Ok(()));
+        f.saves();
+        f
+    }
+
+    #[tokio::test]
+    async fn the_model_is_asked_about_the_domain_without_the_organizations_partner_name() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let mut f = confidential_miss(org);
+        let mut model = MockLanguageModel::new();
+        model.expect_model().return_const("m1".to_owned());
+        model
+            .expect_enrich()
+            .withf(|i| {
+                i.subject == Subject::Domain("acme.com".into())
+                    && !format!("{i:?}").contains("Falcon")
+            })
+            .times(1)
+            .returning(|_| {
+                Ok(ModelAnswer {
+                    model: "m1".into(),
+                    content: serde_json::json!({"summary": "A software vendor.", "confidence": "high"}),
+                })
+            });
+        f.model = Some(model);
+        let out = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        assert_eq!(out.insights["summary"], "A software vendor.");
+    }
+
+    #[tokio::test]
+    async fn the_heuristic_enrichment_of_a_domain_holds_nothing_of_the_partners_name() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let out = confidential_miss(org)
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        let summary = out.insights["summary"].as_str().unwrap();
+        assert!(summary.starts_with("acme.com: "), "{summary}");
     }
 
     #[test]

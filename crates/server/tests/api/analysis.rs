@@ -600,3 +600,130 @@ async fn roles_and_tenancy_apply_to_analysis_and_the_ideal_profile() {
         json!(["Software"])
     );
 }
+
+/// One organization's internal name for a partner.
+const SECRET: &str = "Project Falcon CONFIDENTIAL";
+
+/// A model that repeats what it is told: its summary and strength name the company as the
+/// request named it (its name if it was sent, else its domain).
+struct Parrot;
+
+impl wiremock::Respond for Parrot {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let user = body["messages"][1]["content"].as_str().unwrap();
+        let start = user.find("<<<BEGIN UNTRUSTED DATA>>>").unwrap() + 26;
+        let end = user.find("<<<END UNTRUSTED DATA>>>").unwrap();
+        let data: Value = serde_json::from_str(&user[start..end]).unwrap();
+        let who = data["company_name"]
+            .as_str()
+            .or(data["domain"].as_str())
+            .unwrap();
+        let mut answer = good_answer();
+        answer["summary"] = json!(format!("{who} sells CRM software."));
+        answer["strengths"] = json!([{"label": who, "description": format!("{who} is focused.")}]);
+        ResponseTemplate::new(200).set_body_json(completion(answer))
+    }
+}
+
+/// Cache entries that mention `text` anywhere.
+async fn cache_mentions(app: &TestApp, text: &str) -> i64 {
+    let client = app.db.client().await;
+    client
+        .query_one(
+            "SELECT count(*) FROM domain_enrichments \
+             WHERE profile::text LIKE '%' || $1 || '%' OR sources::text LIKE '%' || $1 || '%'",
+            &[&text],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn id(partner: &Value) -> &str {
+    partner["id"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn a_partners_name_is_not_sent_with_its_domain_nor_shown_to_another_organization() {
+    let site = site().await;
+    let model = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Parrot)
+        .mount(&model)
+        .await;
+    let app = spawn_app_with(options(&site, Some(&model))).await;
+    let a = app.owner("falcon-a").await;
+    let b = app.owner("falcon-b").await;
+    let pa = app
+        .create_partner(&a.token, SECRET, Some("acme.test"))
+        .await;
+    let pb = app
+        .create_partner(&b.token, "Acme", Some("acme.test"))
+        .await;
+
+    let first = analyze(&app, &a.token, id(&pa), "").await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let sent = model.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    let request = String::from_utf8_lossy(&sent[0].body);
+    assert!(!request.contains("Falcon"), "{request}");
+    assert!(request.contains("acme.test"));
+    assert_eq!(
+        first.body["aiInsights"]["summary"],
+        "acme.test sells CRM software."
+    );
+
+    let second = analyze(&app, &b.token, id(&pb), "").await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    assert_eq!(second.body["aiInsights"]["cached"], true);
+    assert!(
+        !second.body.to_string().contains("Falcon"),
+        "{}",
+        second.body
+    );
+    let stored = app
+        .get(&format!("/api/partners/{}", id(&pb)), &b.token)
+        .await;
+    assert!(!stored.body.to_string().contains("Falcon"));
+    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
+    assert_eq!(model.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_heuristic_cache_holds_nothing_of_the_organization_that_filled_it() {
+    let site = site().await;
+    let app = spawn_app_with(options(&site, None)).await;
+    let a = app.owner("falcon-heur-a").await;
+    let b = app.owner("falcon-heur-b").await;
+    let pa = app
+        .create_partner(&a.token, SECRET, Some("acme.test"))
+        .await;
+    let pb = app
+        .create_partner(&b.token, "Acme", Some("acme.test"))
+        .await;
+
+    let first = analyze(&app, &a.token, id(&pa), "").await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let second = analyze(&app, &b.token, id(&pb), "").await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    assert_eq!(second.body["aiInsights"]["cached"], true);
+    assert_eq!(second.body["partner"]["industry"], "Software");
+    assert!(
+        !second.body.to_string().contains("Falcon"),
+        "{}",
+        second.body
+    );
+    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
+
+    // Without a domain the name is all there is: that enrichment is A's alone, never cached.
+    let bare = app
+        .create_partner(&a.token, "Falcon Skunkworks", None)
+        .await;
+    let res = analyze(&app, &a.token, id(&bare), "").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["aiInsights"]["cachedAt"], Value::Null);
+    assert_eq!(app.count("domain_enrichments").await, 1);
+    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
+}
