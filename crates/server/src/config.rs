@@ -86,6 +86,12 @@ pub struct Config {
     /// Whether analyses read partners' websites (`ANALYSIS_SCRAPE`); off, they use what is
     /// known without any outbound request to the partner.
     pub analysis_scrape: bool,
+    /// Analyses with `?refresh=true` per organization per rolling day
+    /// (`ANALYSIS_REFRESHES_PER_DAY`; 0 allows none).
+    pub analysis_refreshes_per_day: u32,
+    /// Analyses that call the language model per organization per rolling day
+    /// (`LLM_CALLS_PER_DAY`; 0 allows none).
+    pub llm_calls_per_day: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -357,6 +363,8 @@ impl Config {
             analysis_workers,
             analysis_poll: Duration::from_millis(1000),
             analysis_scrape: vars.bool("ANALYSIS_SCRAPE", true)?,
+            analysis_refreshes_per_day: vars.number("ANALYSIS_REFRESHES_PER_DAY", 20)?,
+            llm_calls_per_day: vars.number("LLM_CALLS_PER_DAY", 200)?,
         })
     }
 }
@@ -387,6 +395,30 @@ mod tests {
         assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
         assert_eq!(c.storage, Storage::Local);
         assert!(c.signup_enabled && c.demo_account);
+        assert_eq!(
+            (c.analysis_refreshes_per_day, c.llm_calls_per_day),
+            (20, 200)
+        );
+    }
+
+    #[test]
+    fn daily_analysis_limits_are_counts() {
+        let c = Config::from_vars(&vars(&[
+            ("ANALYSIS_REFRESHES_PER_DAY", "0"),
+            ("LLM_CALLS_PER_DAY", " 5000 "),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.analysis_refreshes_per_day, c.llm_calls_per_day),
+            (0, 5000)
+        );
+        for bad in ["-1", "1.5", "lots", "99999999999"] {
+            fails_on(
+                &[("ANALYSIS_REFRESHES_PER_DAY", bad)],
+                "ANALYSIS_REFRESHES_PER_DAY",
+            );
+            fails_on(&[("LLM_CALLS_PER_DAY", bad)], "LLM_CALLS_PER_DAY");
+        }
     }
 
     #[test]
