@@ -501,6 +501,8 @@ impl AnalysisJobs for Database {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let job = analysis_jobs::table.filter(analysis_jobs::id.eq(id));
+        // A deferred attempt was never made: it gives back the attempt its claim counted.
+        let given_back = i32::from(matches!(outcome, JobOutcome::Deferred { .. }));
         match outcome {
             JobOutcome::Succeeded => {
                 diesel::update(job)
@@ -527,11 +529,12 @@ impl AnalysisJobs for Database {
                     .await
                     .store()?;
             }
-            JobOutcome::Retry { at, error } => {
+            JobOutcome::Retry { at, error } | JobOutcome::Deferred { at, error } => {
                 // A newer job queued for the same partner meanwhile supersedes this one.
                 let n = diesel::sql_query(
                     "UPDATE analysis_jobs j SET status = 'queued', run_at = $2, last_error = $3, \
-                     locked_until = NULL, updated_at = $4 WHERE j.id = $1 AND NOT EXISTS ( \
+                     locked_until = NULL, updated_at = $4, attempts = attempts - $5 \
+                     WHERE j.id = $1 AND NOT EXISTS ( \
                      SELECT 1 FROM analysis_jobs q WHERE q.organization_id = j.organization_id \
                      AND q.partner_id = j.partner_id AND q.status = 'queued')",
                 )
@@ -539,6 +542,7 @@ impl AnalysisJobs for Database {
                 .bind::<Timestamptz, _>(at)
                 .bind::<diesel::sql_types::Text, _>(truncate(&error))
                 .bind::<Timestamptz, _>(now)
+                .bind::<diesel::sql_types::Integer, _>(given_back)
                 .execute(&mut conn)
                 .await
                 .store()?;

@@ -7,7 +7,9 @@ use partneros_domain::clock::SystemClock;
 use std::sync::Arc;
 
 /// Analyzes the organization's partners one after another (the domain cache and single-flight
-/// lease make repeated domains cheap) and prints a summary. Failures are listed, not fatal.
+/// lease make repeated domains cheap) and prints a summary. Failures are listed, not fatal;
+/// partners past the organization's daily limits are such failures (raise the limits for the
+/// run to go past them).
 pub async fn run(
     config: &Config,
     database_url: &str,

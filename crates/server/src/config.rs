@@ -86,6 +86,12 @@ pub struct Config {
     /// Whether analyses read partners' websites (`ANALYSIS_SCRAPE`); off, they use what is
     /// known without any outbound request to the partner.
     pub analysis_scrape: bool,
+    /// Analyses with `?refresh=true` per organization per rolling day
+    /// (`ANALYSIS_REFRESHES_PER_DAY`; 0 allows none).
+    pub analysis_refreshes_per_day: u32,
+    /// Analyses that call the language model per organization per rolling day
+    /// (`LLM_CALLS_PER_DAY`; 0 allows none).
+    pub llm_calls_per_day: u32,
     /// Per-address limits of sign-in and sign-up (`SIGN_INS_PER_ADDRESS`, `SIGN_UPS_PER_ADDRESS`).
     pub auth_limits: partneros_domain::services::auth::AuthLimits,
     /// Password hashes that may run at once (`HASHING_CONCURRENCY`; one per core by default).
@@ -414,6 +420,8 @@ impl Config {
             analysis_workers,
             analysis_poll: Duration::from_millis(1000),
             analysis_scrape: vars.bool("ANALYSIS_SCRAPE", true)?,
+            analysis_refreshes_per_day: vars.number("ANALYSIS_REFRESHES_PER_DAY", 20)?,
+            llm_calls_per_day: vars.number("LLM_CALLS_PER_DAY", 200)?,
             auth_limits,
             hashing_slots,
             hashing_wait: Duration::from_millis(vars.number("HASHING_WAIT_MS", 2000)?),
@@ -450,6 +458,30 @@ mod tests {
         assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
         assert_eq!(c.storage, Storage::Local);
         assert!(c.signup_enabled && c.demo_account);
+        assert_eq!(
+            (c.analysis_refreshes_per_day, c.llm_calls_per_day),
+            (20, 200)
+        );
+    }
+
+    #[test]
+    fn daily_analysis_limits_are_counts() {
+        let c = Config::from_vars(&vars(&[
+            ("ANALYSIS_REFRESHES_PER_DAY", "0"),
+            ("LLM_CALLS_PER_DAY", " 5000 "),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.analysis_refreshes_per_day, c.llm_calls_per_day),
+            (0, 5000)
+        );
+        for bad in ["-1", "1.5", "lots", "99999999999"] {
+            fails_on(
+                &[("ANALYSIS_REFRESHES_PER_DAY", bad)],
+                "ANALYSIS_REFRESHES_PER_DAY",
+            );
+            fails_on(&[("LLM_CALLS_PER_DAY", bad)], "LLM_CALLS_PER_DAY");
+        }
     }
 
     #[test]

@@ -24,7 +24,8 @@ enum Command {
     Analyze {
         #[arg(long)]
         organization: String,
-        /// Bypass the 7-day domain cache.
+        /// Bypass the 7-day domain cache (each partner counts against the organization's
+        /// ANALYSIS_REFRESHES_PER_DAY, as model calls do against LLM_CALLS_PER_DAY).
         #[arg(long)]
         refresh: bool,
     },

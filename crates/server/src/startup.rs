@@ -194,8 +194,13 @@ pub fn services(
         db.clone(),
         externals.scraper,
         externals.model,
+        db.clone(),
         clock.clone(),
-        AnalysisSettings::default(),
+        AnalysisSettings {
+            refreshes_per_day: config.analysis_refreshes_per_day,
+            model_calls_per_day: config.llm_calls_per_day,
+            ..AnalysisSettings::default()
+        },
     );
     let legal_templates = LegalTemplateService::new(
         db.clone(),
@@ -359,13 +364,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
     }
     let app = Application::build(config, services)?;
     // Expired rate-limit hits are purged here, off the request path (every instance does it;
-    // the deletes are idempotent). The longest window is 15 minutes.
+    // the deletes are idempotent). The longest window is the analysis limits' day.
     let db = app.database.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            let before = chrono::Utc::now() - chrono::Duration::hours(1);
+            let before = chrono::Utc::now() - chrono::Duration::hours(25);
             if let Err(e) = db.purge_rate_limit_hits(before).await {
                 tracing::warn!(error = %e, "purging rate-limit hits failed");
             }

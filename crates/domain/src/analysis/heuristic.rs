@@ -3,6 +3,7 @@
 //! industry classifier) and leaves the rest empty, always with `confidence: "low"`.
 
 use super::ladders::employees_range_of;
+use super::model::Subject;
 use super::profile::{Confidence, EnrichedProfile};
 use super::sanitize::{MAX_DESCRIPTION, MAX_EMPLOYEES, MAX_LIST_ITEMS, languages, regions};
 use super::site::{EmployeeCount, SiteSnapshot};
@@ -286,7 +287,7 @@ fn headcount(count: &EmployeeCount) -> Option<i64> {
 }
 
 /// The profile a site supports on its own.
-pub fn enrich(company_name: &str, domain: Option<&str>, site: &SiteSnapshot) -> EnrichedProfile {
+pub fn enrich(subject: &Subject, site: &SiteSnapshot) -> EnrichedProfile {
     let org = site.pages.iter().find_map(|p| p.organization.as_ref());
     let home = site.home();
     let description = home
@@ -313,7 +314,7 @@ pub fn enrich(company_name: &str, domain: Option<&str>, site: &SiteSnapshot) -> 
     let industry = classify_industry(site).map(str::to_owned);
     let regions = regions(places);
     let languages = languages(langs);
-    let summary = summary(company_name, domain, site, industry.as_deref(), employees);
+    let summary = summary(subject, site, industry.as_deref(), employees);
     EnrichedProfile {
         industry,
         description,
@@ -334,20 +335,22 @@ pub fn enrich(company_name: &str, domain: Option<&str>, site: &SiteSnapshot) -> 
 }
 
 fn summary(
-    name: &str,
-    domain: Option<&str>,
+    subject: &Subject,
     site: &SiteSnapshot,
     industry: Option<&str>,
     employees: Option<i32>,
 ) -> String {
-    let who = match domain {
-        Some(d) => format!("{name} ({d})"),
-        None => name.to_owned(),
+    let who = match subject {
+        Subject::Domain(d) | Subject::Name(d) => d,
     };
     if site.pages.is_empty() {
-        return match domain {
-            Some(_) => format!("{who}: the website could not be read, so little is known."),
-            None => format!("{who}: no domain is known, so only the name was considered."),
+        return match subject {
+            Subject::Domain(_) => {
+                format!("{who}: the website could not be read, so little is known.")
+            }
+            Subject::Name(_) => {
+                format!("{who}: no domain is known, so only the name was considered.")
+            }
         };
     }
     let mut facts = Vec::new();
@@ -404,7 +407,7 @@ mod tests {
             pages: vec![home],
             sources: vec![],
         };
-        let p = enrich("Acme", Some("acme.com"), &site);
+        let p = enrich(&Subject::Domain("acme.com".into()), &site);
         assert_eq!(p.industry.as_deref(), Some("Software"));
         assert_eq!(p.description.as_deref(), Some("Acme makes CRM software."));
         assert_eq!(p.employees, Some(101));
@@ -413,6 +416,13 @@ mod tests {
         assert_eq!(p.languages, vec!["en", "de", "fr", "es"]);
         assert_eq!(p.confidence, Confidence::Low);
         assert_eq!(p.company_revenue, None);
+        assert_eq!(
+            p.summary.as_deref(),
+            Some(
+                "acme.com: likely Software, about 101 employees; derived from 1 page of its \
+                 website, without a language model."
+            )
+        );
     }
 
     #[test]
@@ -436,11 +446,14 @@ mod tests {
 
     #[test]
     fn an_unreadable_site_yields_little_and_says_so() {
-        let p = enrich("Acme", Some("acme.com"), &SiteSnapshot::default());
+        let p = enrich(
+            &Subject::Domain("acme.com".into()),
+            &SiteSnapshot::default(),
+        );
         assert_eq!(p.industry, None);
         assert!(p.regions.is_empty());
         assert!(p.summary.unwrap().contains("could not be read"));
-        let p = enrich("Acme", None, &SiteSnapshot::default());
+        let p = enrich(&Subject::Name("Acme".into()), &SiteSnapshot::default());
         assert!(p.summary.unwrap().contains("only the name"));
     }
 

@@ -15,7 +15,7 @@ pub mod site;
 pub mod store;
 pub mod text;
 
-pub use model::{EnrichmentInput, LanguageModel, LanguageModelError, ModelAnswer};
+pub use model::{EnrichmentInput, LanguageModel, LanguageModelError, ModelAnswer, Subject};
 pub use profile::{Confidence, EnrichedProfile, Insight};
 pub use site::{
     EmployeeCount, JsonLdOrganization, PageExtract, SiteSnapshot, Source, SourceStatus, WebScraper,

@@ -6,11 +6,22 @@ use async_trait::async_trait;
 /// What the model is asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrichmentInput {
-    pub company_name: String,
-    pub domain: Option<String>,
+    pub subject: Subject,
     /// What the scraper read (empty without a domain or when the site could not be read).
     /// Untrusted: adapters pass it to the model as delimited data, never as instructions.
     pub site: SiteSnapshot,
+}
+
+/// Whom an enrichment is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A normalized domain. Its enrichment is shared by every organization, so it is made from
+    /// the domain and its public website alone: not even the name an organization gave the
+    /// partner goes with it.
+    Domain(String),
+    /// The name an organization gave a partner that has no domain. Its enrichment belongs to
+    /// that organization and is never cached.
+    Name(String),
 }
 
 /// A model's answer, parsed as JSON but not yet validated: the domain's

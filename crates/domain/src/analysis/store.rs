@@ -148,6 +148,12 @@ pub enum JobOutcome {
     Failed {
         error: String,
     },
+    /// Not attempted (the organization's daily limit is spent): run again at `at`, and this
+    /// attempt does not count.
+    Deferred {
+        at: DateTime<Utc>,
+        error: String,
+    },
 }
 
 /// The Postgres-backed queue of background analyses (`FOR UPDATE SKIP LOCKED`). Jobs are

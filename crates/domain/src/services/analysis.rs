@@ -1,12 +1,13 @@
 //! Analyzing a partner: scrape its site, enrich with a language model (or the heuristic),
 //! score its fit, and persist it all at once. Enrichments are cached per domain for every
-//! organization, and one analysis of a domain runs at a time across all instances.
+//! organization, and one analysis of a domain runs at a time across all instances. What an
+//! organization may spend (refreshes, model calls) is bounded per rolling day.
 
 use super::access::{self, AccessError};
 use crate::StoreError;
 use crate::analysis::heuristic;
 use crate::analysis::ideal::IdealProfileInput;
-use crate::analysis::model::{EnrichmentInput, LanguageModel, LanguageModelError};
+use crate::analysis::model::{EnrichmentInput, LanguageModel, LanguageModelError, Subject};
 use crate::analysis::profile::{Confidence, EnrichedProfile};
 use crate::analysis::sanitize::sanitize;
 use crate::analysis::scoring::{FitScore, IdealPartnerProfile, score};
@@ -20,6 +21,7 @@ use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
 use crate::identity::{Credential, Principal};
 use crate::ids::{OrganizationId, PartnerId};
 use crate::partner::{Partner, TierSource};
+use crate::ports::{RateDecision, RateLimiter};
 use crate::time::format_timestamp;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -39,6 +41,12 @@ pub enum AnalysisError {
     Upstream(#[source] LanguageModelError),
     #[error("another analysis of this domain is still running; retry shortly")]
     Busy,
+    #[error("{}", over_limit(*limit, *per_day))]
+    OverDailyLimit {
+        limit: DailyLimit,
+        per_day: u32,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -52,6 +60,7 @@ impl Classify for AnalysisError {
             Self::Invalid(_) => ErrorKind::Validation,
             Self::Upstream(_) => ErrorKind::Upstream,
             Self::Busy => ErrorKind::Unavailable,
+            Self::OverDailyLimit { .. } => ErrorKind::RateLimited,
             Self::Store(e) => e.kind(),
         }
     }
@@ -61,9 +70,55 @@ impl Classify for AnalysisError {
             _ => &[],
         }
     }
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::OverDailyLimit {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
 }
 
-/// Timings of the analysis.
+/// What an organization may do only so many times in a rolling day, because each costs money
+/// or load outside the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DailyLimit {
+    /// Analyses with `refresh` of a partner with a domain: each reads its website again.
+    Refreshes,
+    /// Analyses that ask the language model (its own retries included).
+    ModelCalls,
+}
+
+impl DailyLimit {
+    fn what(self) -> &'static str {
+        match self {
+            Self::Refreshes => "analysis refreshes",
+            Self::ModelCalls => "language-model calls",
+        }
+    }
+    fn bucket(self, organization: OrganizationId) -> String {
+        match self {
+            Self::Refreshes => format!("analysis-refresh:{organization}"),
+            Self::ModelCalls => format!("llm-call:{organization}"),
+        }
+    }
+}
+
+fn over_limit(limit: DailyLimit, per_day: u32) -> String {
+    match per_day {
+        0 => format!("{} are turned off on this server", limit.what()),
+        n => format!(
+            "this organization has used its {n} {} for today (the limit counts the last 24 hours)",
+            limit.what()
+        ),
+    }
+}
+
+/// The window of the daily limits: rolling, so no burst at midnight doubles them.
+const DAY: Duration = Duration::days(1);
+
+/// Timings and limits of the analysis.
 #[derive(Debug, Clone)]
 pub struct AnalysisSettings {
     /// How long an enrichment of a domain is reused.
@@ -76,6 +131,11 @@ pub struct AnalysisSettings {
     pub lease_wait: std::time::Duration,
     /// How long a claimed job stays locked before another worker may take it over.
     pub job_lock: Duration,
+    /// Analyses with `refresh` (of partners with a domain) per organization per rolling day
+    /// (0: none).
+    pub refreshes_per_day: u32,
+    /// Analyses that call the language model per organization per rolling day (0: none).
+    pub model_calls_per_day: u32,
 }
 
 impl Default for AnalysisSettings {
@@ -86,6 +146,8 @@ impl Default for AnalysisSettings {
             lease: Duration::minutes(5),
             lease_wait: std::time::Duration::from_secs(150),
             job_lock: Duration::minutes(10),
+            refreshes_per_day: 20,
+            model_calls_per_day: 200,
         }
     }
 }
@@ -124,6 +186,7 @@ pub struct AnalysisService {
     jobs: Arc<dyn AnalysisJobs>,
     scraper: Arc<dyn WebScraper>,
     model: Option<Arc<dyn LanguageModel>>,
+    limiter: Arc<dyn RateLimiter>,
     clock: Arc<dyn Clock>,
     settings: AnalysisSettings,
 }
@@ -134,6 +197,7 @@ impl AnalysisService {
         jobs: Arc<dyn AnalysisJobs>,
         scraper: Arc<dyn WebScraper>,
         model: Option<Arc<dyn LanguageModel>>,
+        limiter: Arc<dyn RateLimiter>,
         clock: Arc<dyn Clock>,
         settings: AnalysisSettings,
     ) -> Self {
@@ -142,6 +206,7 @@ impl AnalysisService {
             jobs,
             scraper,
             model,
+            limiter,
             clock,
             settings,
         }
@@ -211,21 +276,28 @@ impl AnalysisService {
         let id = context.partner.id;
         let partner = context.partner;
         let ideal = context.ideal.unwrap_or_default();
+        // Without a domain there is no cache to bypass, so nothing to count.
+        if refresh && partner.domain.is_some() {
+            self.spend(organization, DailyLimit::Refreshes).await?;
+        }
         let enrichment = match (partner.domain.as_deref(), context.cached) {
             (Some(_), Some(entry)) if !refresh => Enrichment {
                 entry,
                 cached: true,
             },
             (Some(domain), _) => {
-                self.domain_enrichment(&partner, domain, refresh, started)
+                self.domain_enrichment(organization, domain, refresh, started)
                     .await?
             }
-            (None, _) => Enrichment {
-                entry: self
-                    .compute(&partner.name, None, SiteSnapshot::default())
-                    .await?,
-                cached: false,
-            },
+            // The name is this organization's own data: enriched for it alone, never cached.
+            (None, _) => {
+                self.spend_model_call(organization).await?;
+                let subject = Subject::Name(partner.name.clone());
+                Enrichment {
+                    entry: self.compute(subject, SiteSnapshot::default()).await?,
+                    cached: false,
+                }
+            }
         };
         let fit = score(&enrichment.entry.profile, &ideal);
         let analyzed_at = self.clock.now();
@@ -257,7 +329,7 @@ impl AnalysisService {
     /// previous holder just made). `refresh` skips entries older than this request.
     async fn domain_enrichment(
         &self,
-        partner: &Partner,
+        organization: OrganizationId,
         domain: &str,
         refresh: bool,
         started: DateTime<Utc>,
@@ -293,8 +365,12 @@ impl AnalysisService {
             }
             let parsed = crate::values::PartnerDomain::parse(domain)
                 .map_err(|e| AnalysisError::Store(StoreError::unexpected(e.to_string())))?;
+            // Before the scrape: a site read for a model call that may not happen is wasted.
+            self.spend_model_call(organization).await?;
             let site = self.scraper.scrape(&parsed).await;
-            let entry = self.compute(&partner.name, Some(domain), site).await?;
+            let entry = self
+                .compute(Subject::Domain(domain.to_owned()), site)
+                .await?;
             self.store.store_enrichment(&entry).await?;
             Ok(Enrichment {
                 entry,
@@ -308,19 +384,54 @@ impl AnalysisService {
         result
     }
 
-    /// Enriches what is known: the model when configured (only the name without a domain or
-    /// readable site, so at most `low` confidence then), else the heuristic.
+    /// Counts one use of the organization's daily `limit`, or refuses it (counting nothing).
+    async fn spend(
+        &self,
+        organization: OrganizationId,
+        limit: DailyLimit,
+    ) -> Result<(), AnalysisError> {
+        let per_day = match limit {
+            DailyLimit::Refreshes => self.settings.refreshes_per_day,
+            DailyLimit::ModelCalls => self.settings.model_calls_per_day,
+        };
+        let bucket = limit.bucket(organization);
+        match self
+            .limiter
+            .hit(&bucket, per_day, DAY, self.clock.now())
+            .await?
+        {
+            RateDecision::Allowed => Ok(()),
+            RateDecision::Limited { retry_after_secs } => Err(AnalysisError::OverDailyLimit {
+                limit,
+                per_day,
+                retry_after_secs,
+            }),
+        }
+    }
+
+    /// [`spend`](Self::spend) a model call, when a model is configured (the heuristic is free).
+    async fn spend_model_call(&self, organization: OrganizationId) -> Result<(), AnalysisError> {
+        match self.model {
+            Some(_) => self.spend(organization, DailyLimit::ModelCalls).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Enriches what is known of `subject`: the model when configured (at most `low`
+    /// confidence without a readable site), else the heuristic.
     async fn compute(
         &self,
-        name: &str,
-        domain: Option<&str>,
+        subject: Subject,
         site: SiteSnapshot,
     ) -> Result<CachedEnrichment, AnalysisError> {
+        let domain = match &subject {
+            Subject::Domain(d) => d.clone(),
+            Subject::Name(_) => String::new(),
+        };
         let profile = match &self.model {
             Some(model) => {
                 let input = EnrichmentInput {
-                    company_name: name.to_owned(),
-                    domain: domain.map(str::to_owned),
+                    subject,
                     site: site.clone(),
                 };
                 let answer = model
@@ -333,7 +444,7 @@ impl AnalysisService {
                 }
                 profile
             }
-            None => heuristic::enrich(name, domain, &site),
+            None => heuristic::enrich(&subject, &site),
         };
         let now = self.clock.now();
         let ttl = if site.pages.is_empty() {
@@ -342,7 +453,7 @@ impl AnalysisService {
             self.settings.cache_ttl
         };
         Ok(CachedEnrichment {
-            domain: domain.unwrap_or_default().to_owned(),
+            domain,
             enriched_by: self.enricher(),
             profile,
             sources: site.sources,
@@ -396,8 +507,14 @@ impl AnalysisService {
             return Ok(false);
         };
         let outcome = self.job_outcome(&job).await;
-        if let JobOutcome::Retry { error, .. } | JobOutcome::Failed { error } = &outcome {
-            tracing::warn!(job = %job.id, partner = %job.partner_id, attempt = job.attempt, error, "background analysis failed");
+        match &outcome {
+            JobOutcome::Retry { error, .. } | JobOutcome::Failed { error } => {
+                tracing::warn!(job = %job.id, partner = %job.partner_id, attempt = job.attempt, error, "background analysis failed");
+            }
+            JobOutcome::Deferred { at, error } => {
+                tracing::info!(job = %job.id, partner = %job.partner_id, %at, error, "background analysis deferred");
+            }
+            JobOutcome::Succeeded => {}
         }
         self.jobs
             .finish_job(job.id, outcome, self.clock.now())
@@ -413,6 +530,15 @@ impl AnalysisService {
             Ok(_) => JobOutcome::Succeeded,
             Err(AnalysisError::NotFound) => JobOutcome::Failed {
                 error: "the partner no longer exists".into(),
+            },
+            // Retrying sooner would be refused again; the wait is not the job's failure.
+            Err(
+                e @ AnalysisError::OverDailyLimit {
+                    retry_after_secs, ..
+                },
+            ) => JobOutcome::Deferred {
+                at: self.clock.now() + Duration::seconds(retry_after_secs as i64),
+                error: e.to_string(),
             },
             Err(e) => {
                 let error = error_chain(&e);
@@ -513,6 +639,7 @@ mod tests {
     use crate::analysis::site::{MockWebScraper, PageExtract, Source, SourceStatus};
     use crate::analysis::store::{AnalysisContext, MockAnalysisJobs, MockAnalysisStore};
     use crate::clock::ManualClock;
+    use crate::ports::MockRateLimiter;
     use crate::services::fixtures::principal;
     use crate::services::partners::tests_support::partner;
     use crate::values::Role;
@@ -527,22 +654,34 @@ mod tests {
         jobs: MockAnalysisJobs,
         scraper: MockWebScraper,
         model: Option<MockLanguageModel>,
+        limiter: MockRateLimiter,
     }
 
     impl Fixture {
-        /// A partner with domain acme.com in `org`, no ideal profile set, `cached` in the cache.
+        /// A partner named Acme with `domain` in `org`, no ideal profile set, `cached` in the
+        /// cache.
         fn with(
             org: OrganizationId,
             domain: Option<&str>,
             cached: Option<CachedEnrichment>,
         ) -> Self {
+            Self::named(org, "Acme", domain, cached)
+        }
+        fn named(
+            org: OrganizationId,
+            name: &str,
+            domain: Option<&str>,
+            cached: Option<CachedEnrichment>,
+        ) -> Self {
             let domain = domain.map(str::to_owned);
+            let name = name.to_owned();
             let mut store = MockAnalysisStore::new();
             store
                 .expect_analysis_context()
                 .returning(move |o, id, _, _| {
                     let mut p = partner(o);
                     p.id = id;
+                    p.name = name.clone();
                     p.domain = domain.clone();
                     Ok((o == org).then(|| AnalysisContext {
                         partner: p,
@@ -555,17 +694,24 @@ mod tests {
                 jobs: MockAnalysisJobs::new(),
                 scraper: MockWebScraper::new(),
                 model: None,
+                limiter: MockRateLimiter::new(),
             }
         }
         fn new(org: OrganizationId) -> Self {
             Self::with(org, Some("acme.com"), None)
         }
-        fn service(self) -> AnalysisService {
+        fn service(mut self) -> AnalysisService {
+            // Within the limits unless the test says otherwise (the first matching
+            // expectation wins, so this one comes last).
+            self.limiter
+                .expect_hit()
+                .returning(|_, _, _, _| Ok(RateDecision::Allowed));
             AnalysisService::new(
                 Arc::new(self.store),
                 Arc::new(self.jobs),
                 Arc::new(self.scraper),
                 self.model.map(|m| Arc::new(m) as Arc<dyn LanguageModel>),
+                Arc::new(self.limiter),
                 Arc::new(ManualClock::new(now())),
                 AnalysisSettings::default(),
             )
@@ -649,7 +795,7 @@ mod tests {
         model.expect_model().return_const("m1".to_owned());
         model
             .expect_enrich()
-            .withf(|i| i.company_name == "Acme" && i.site.pages.len() == 1)
+            .withf(|i| i.subject == Subject::Domain("acme.com".into()) && i.site.pages.len() == 1)
             .times(1)
             .returning(|_| {
                 Ok(ModelAnswer {
@@ -720,6 +866,13 @@ mod tests {
         let org = p.membership().unwrap().organization_id;
         let mut f = Fixture::with(org, Some("acme.com"), Some(cached("heuristic")));
         // With refresh the cached entry is skipped; no lease in time → Busy (503).
+        f.limiter
+            .expect_hit()
+            .withf(move |bucket, limit, window, _| {
+                *bucket == format!("analysis-refresh:{org}") && *limit == 20 && *window == DAY
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         f.store.expect_cached_enrichment().never();
         f.store
             .expect_lease_domain()
@@ -765,7 +918,7 @@ mod tests {
         model.expect_model().return_const("m1".to_owned());
         model
             .expect_enrich()
-            .withf(|i| i.domain.is_none() && i.site.pages.is_empty())
+            .withf(|i| i.subject == Subject::Name("Acme".into()) && i.site.pages.is_empty())
             .returning(|_| {
                 Ok(ModelAnswer {
                     model: "m1".into(),
@@ -821,7 +974,7 @@ mod tests {
                             && error.contains("503")
                     }
                     JobOutcome::Failed { error } => !expect_retry && error.contains("503"),
-                    JobOutcome::Succeeded => false,
+                    JobOutcome::Succeeded | JobOutcome::Deferred { .. } => false,
                 })
                 .times(1)
                 .returning(|_, _, _| Ok(()));
@@ -939,6 +1092,220 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.kind(), kind, "{role:?}");
         }
+    }
+
+    const SECRET: &str = "Project Falcon CONFIDENTIAL";
+
+    /// A miss on acme.com whose lease is free, for a partner named [`SECRET`].
+    fn confidential_miss(org: OrganizationId) -> Fixture {
+        let mut f = Fixture::named(org, SECRET, Some("acme.com"), None);
+        f.store
+            .expect_cached_enrichment()
+            .returning(|_, _, _| Ok(None));
+        f.store
+            .expect_lease_domain()
+            .returning(|_, _, _, _, _| Ok(true));
+        f.store.expect_release_domain().returning(|_, _| Ok(()));
+        f.scraper.expect_scrape().returning(|_| site());
+        f.store
+            .expect_store_enrichment()
+            .withf(|e| !format!("{e:?}").contains("Falcon"))
+            .times(1)
+            .returning(|_| Ok(()));
+        f.saves();
+        f
+    }
+
+    #[tokio::test]
+    async fn the_model_is_asked_about_the_domain_without_the_organizations_partner_name() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let mut f = confidential_miss(org);
+        let mut model = MockLanguageModel::new();
+        model.expect_model().return_const("m1".to_owned());
+        model
+            .expect_enrich()
+            .withf(|i| {
+                i.subject == Subject::Domain("acme.com".into())
+                    && !format!("{i:?}").contains("Falcon")
+            })
+            .times(1)
+            .returning(|_| {
+                Ok(ModelAnswer {
+                    model: "m1".into(),
+                    content: serde_json::json!({"summary": "A software vendor.", "confidence": "high"}),
+                })
+            });
+        f.model = Some(model);
+        let out = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        assert_eq!(out.insights["summary"], "A software vendor.");
+    }
+
+    #[tokio::test]
+    async fn the_heuristic_enrichment_of_a_domain_holds_nothing_of_the_partners_name() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let out = confidential_miss(org)
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        let summary = out.insights["summary"].as_str().unwrap();
+        assert!(summary.starts_with("acme.com: "), "{summary}");
+    }
+
+    fn limited(bucket: String, per_day: u32, retry_after_secs: u64) -> MockRateLimiter {
+        let mut limiter = MockRateLimiter::new();
+        limiter
+            .expect_hit()
+            .withf(move |b, limit, window, _| *b == bucket && *limit == per_day && *window == DAY)
+            .times(1)
+            .returning(move |_, _, _, _| Ok(RateDecision::Limited { retry_after_secs }));
+        limiter
+    }
+
+    #[tokio::test]
+    async fn a_refresh_over_the_daily_limit_is_refused_before_anything_is_read() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let mut f = Fixture::with(org, Some("acme.com"), Some(cached("heuristic")));
+        f.limiter = limited(format!("analysis-refresh:{org}"), 20, 3600);
+        f.store.expect_lease_domain().never();
+        f.store.expect_cached_enrichment().never();
+        f.scraper.expect_scrape().never();
+        f.store.expect_save_analysis().never();
+        let err = f
+            .service()
+            .analyze(&p, PartnerId::generate(), true)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        assert_eq!(err.retry_after(), Some(3600));
+        assert_eq!(
+            err.to_string(),
+            "this organization has used its 20 analysis refreshes for today (the limit counts \
+             the last 24 hours)"
+        );
+        assert_eq!(
+            over_limit(DailyLimit::Refreshes, 0),
+            "analysis refreshes are turned off on this server"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_model_call_limit_refuses_before_the_scrape_and_saves_nothing() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        for domain in [Some("acme.com"), None] {
+            let mut f = Fixture::with(org, domain, None);
+            f.limiter = limited(format!("llm-call:{org}"), 200, 7200);
+            f.store
+                .expect_cached_enrichment()
+                .returning(|_, _, _| Ok(None));
+            f.store
+                .expect_lease_domain()
+                .returning(|_, _, _, _, _| Ok(true));
+            f.store
+                .expect_release_domain()
+                .times(usize::from(domain.is_some()))
+                .returning(|_, _| Ok(()));
+            f.scraper.expect_scrape().never();
+            let mut model = MockLanguageModel::new();
+            model.expect_model().return_const("m1".to_owned());
+            model.expect_enrich().never();
+            f.model = Some(model);
+            f.store.expect_store_enrichment().never();
+            f.store.expect_save_analysis().never();
+            let err = f
+                .service()
+                .analyze(&p, PartnerId::generate(), false)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::RateLimited);
+            assert_eq!(err.retry_after(), Some(7200));
+            assert!(
+                err.to_string().contains("its 200 language-model calls"),
+                "{err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cache_hit_or_another_requests_result_costs_no_model_call() {
+        let p = principal(Role::Member);
+        let org = p.membership().unwrap().organization_id;
+        let model = || {
+            let mut model = MockLanguageModel::new();
+            model.expect_model().return_const("m1".to_owned());
+            model.expect_enrich().never();
+            model
+        };
+        // Read with the context.
+        let mut f = Fixture::with(org, Some("acme.com"), Some(cached("llm:m1")));
+        f.model = Some(model());
+        f.limiter.expect_hit().never();
+        f.saves();
+        let out = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        assert_eq!(out.insights["cached"], true);
+
+        // Made by the request that held the lease before this one.
+        let mut f = Fixture::with(org, Some("acme.com"), None);
+        f.model = Some(model());
+        f.limiter.expect_hit().never();
+        f.store
+            .expect_lease_domain()
+            .returning(|_, _, _, _, _| Ok(true));
+        f.store
+            .expect_cached_enrichment()
+            .returning(|_, _, _| Ok(Some(cached("llm:m1"))));
+        f.store.expect_release_domain().returning(|_, _| Ok(()));
+        f.scraper.expect_scrape().never();
+        f.saves();
+        let out = f
+            .service()
+            .analyze(&p, PartnerId::generate(), false)
+            .await
+            .unwrap();
+        assert_eq!(out.insights["cached"], true);
+    }
+
+    #[tokio::test]
+    async fn a_job_over_the_daily_limit_waits_for_it_without_using_an_attempt() {
+        let org = OrganizationId::generate();
+        let mut f = Fixture::with(org, None, None);
+        f.limiter = limited(format!("llm-call:{org}"), 200, 3600);
+        let mut model = MockLanguageModel::new();
+        model.expect_model().return_const("m1".to_owned());
+        model.expect_enrich().never();
+        f.model = Some(model);
+        // Its last attempt: a failure would give it up.
+        let job = AnalysisJob {
+            id: uuid::Uuid::new_v4(),
+            organization_id: org,
+            partner_id: PartnerId::generate(),
+            attempt: 4,
+            max_attempts: 4,
+        };
+        f.jobs
+            .expect_claim_job()
+            .returning(move |_, _| Ok(Some(job.clone())));
+        f.jobs
+            .expect_finish_job()
+            .withf(|_, outcome, _| {
+                matches!(outcome, JobOutcome::Deferred { at, error }
+                    if *at == now() + Duration::hours(1) && error.contains("language-model calls"))
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        assert!(f.service().run_next_job().await.unwrap());
     }
 
     #[test]

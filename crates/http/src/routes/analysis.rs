@@ -15,7 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AnalyzeQuery {
-    /// `true` bypasses the 7-day domain cache and analyzes the site again.
+    /// `true` bypasses the 7-day domain cache and analyzes the site again (limited per
+    /// organization per day).
     #[param(value_type = Option<bool>)]
     pub refresh: Option<String>,
 }
@@ -121,6 +122,7 @@ fn dto(p: IdealPartnerProfile, at: Option<chrono::DateTime<chrono::Utc>>) -> Ide
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not analyze", body = ErrorBody),
         (status = 404, description = "No such partner in the active organization", body = ErrorBody),
+        (status = 429, description = "The organization has used its analysis refreshes (`ANALYSIS_REFRESHES_PER_DAY`) or language-model calls (`LLM_CALLS_PER_DAY`) of the last 24 hours; the message names which, `Retry-After` says when one is free again, and nothing was changed", body = ErrorBody),
         (status = 502, description = "The language model failed after retries; the partner is unchanged", body = ErrorBody),
         (status = 503, description = "Database unavailable, or another analysis of the same domain is still running", body = ErrorBody),
     ),

@@ -600,3 +600,288 @@ async fn roles_and_tenancy_apply_to_analysis_and_the_ideal_profile() {
         json!(["Software"])
     );
 }
+
+/// One organization's internal name for a partner.
+const SECRET: &str = "Project Falcon CONFIDENTIAL";
+
+/// A model that repeats what it is told: its summary and strength name the company as the
+/// request named it (its name if it was sent, else its domain).
+struct Parrot;
+
+impl wiremock::Respond for Parrot {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let user = body["messages"][1]["content"].as_str().unwrap();
+        let start = user.find("<<<BEGIN UNTRUSTED DATA>>>").unwrap() + 26;
+        let end = user.find("<<<END UNTRUSTED DATA>>>").unwrap();
+        let data: Value = serde_json::from_str(&user[start..end]).unwrap();
+        let who = data["company_name"]
+            .as_str()
+            .or(data["domain"].as_str())
+            .unwrap();
+        let mut answer = good_answer();
+        answer["summary"] = json!(format!("{who} sells CRM software."));
+        answer["strengths"] = json!([{"label": who, "description": format!("{who} is focused.")}]);
+        ResponseTemplate::new(200).set_body_json(completion(answer))
+    }
+}
+
+/// Cache entries that mention `text` anywhere.
+async fn cache_mentions(app: &TestApp, text: &str) -> i64 {
+    let client = app.db.client().await;
+    client
+        .query_one(
+            "SELECT count(*) FROM domain_enrichments \
+             WHERE profile::text LIKE '%' || $1 || '%' OR sources::text LIKE '%' || $1 || '%'",
+            &[&text],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn id(partner: &Value) -> &str {
+    partner["id"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn a_partners_name_is_not_sent_with_its_domain_nor_shown_to_another_organization() {
+    let site = site().await;
+    let model = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Parrot)
+        .mount(&model)
+        .await;
+    let app = spawn_app_with(options(&site, Some(&model))).await;
+    let a = app.owner("falcon-a").await;
+    let b = app.owner("falcon-b").await;
+    let pa = app
+        .create_partner(&a.token, SECRET, Some("acme.test"))
+        .await;
+    let pb = app
+        .create_partner(&b.token, "Acme", Some("acme.test"))
+        .await;
+
+    let first = analyze(&app, &a.token, id(&pa), "").await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let sent = model.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    let request = String::from_utf8_lossy(&sent[0].body);
+    assert!(!request.contains("Falcon"), "{request}");
+    assert!(request.contains("acme.test"));
+    assert_eq!(
+        first.body["aiInsights"]["summary"],
+        "acme.test sells CRM software."
+    );
+
+    let second = analyze(&app, &b.token, id(&pb), "").await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    assert_eq!(second.body["aiInsights"]["cached"], true);
+    assert!(
+        !second.body.to_string().contains("Falcon"),
+        "{}",
+        second.body
+    );
+    let stored = app
+        .get(&format!("/api/partners/{}", id(&pb)), &b.token)
+        .await;
+    assert!(!stored.body.to_string().contains("Falcon"));
+    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
+    assert_eq!(model.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_heuristic_cache_holds_nothing_of_the_organization_that_filled_it() {
+    let site = site().await;
+    let app = spawn_app_with(options(&site, None)).await;
+    let a = app.owner("falcon-heur-a").await;
+    let b = app.owner("falcon-heur-b").await;
+    let pa = app
+        .create_partner(&a.token, SECRET, Some("acme.test"))
+        .await;
+    let pb = app
+        .create_partner(&b.token, "Acme", Some("acme.test"))
+        .await;
+
+    let first = analyze(&app, &a.token, id(&pa), "").await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let second = analyze(&app, &b.token, id(&pb), "").await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    assert_eq!(second.body["aiInsights"]["cached"], true);
+    assert_eq!(second.body["partner"]["industry"], "Software");
+    assert!(
+        !second.body.to_string().contains("Falcon"),
+        "{}",
+        second.body
+    );
+    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
+
+    // Without a domain the name is all there is: that enrichment is A's alone, never cached.
+    let bare = app
+        .create_partner(&a.token, "Falcon Skunkworks", None)
+        .await;
+    let res = analyze(&app, &a.token, id(&bare), "").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["aiInsights"]["cachedAt"], Value::Null);
+    assert_eq!(app.count("domain_enrichments").await, 1);
+    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
+}
+
+#[tokio::test]
+async fn refreshes_over_the_daily_limit_answer_429_until_a_day_has_passed() {
+    let site = site().await;
+    let mut o = options(&site, None);
+    o.config = Box::new(|c| c.analysis_refreshes_per_day = 2);
+    let app = spawn_app_with(o).await;
+    let owner = app.owner("refresh-limit").await;
+    let other = app.owner("refresh-limit-other").await;
+    let p = app
+        .create_partner(&owner.token, "Acme", Some("acme.test"))
+        .await;
+    for _ in 0..2 {
+        let res = analyze(&app, &owner.token, id(&p), "?refresh=true").await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+    }
+    let fetched = hits(&site, "/").await;
+    let path = format!("/api/partners/{}", id(&p));
+    let before = app.get(&path, &owner.token).await;
+    let events = app.count("events").await;
+
+    let res = analyze(&app, &owner.token, id(&p), "?refresh=true").await;
+    assert_eq!(
+        (res.status.as_u16(), res.code()),
+        (429, "rate_limited"),
+        "{:?}",
+        res.body
+    );
+    assert_eq!(res.headers["retry-after"], "86400");
+    let message = res.body["error"].as_str().unwrap();
+    assert!(
+        message.contains("has used its 2 analysis refreshes"),
+        "{message}"
+    );
+    assert_eq!(hits(&site, "/").await, fetched, "fetched over the limit");
+    assert_eq!(app.get(&path, &owner.token).await.body, before.body);
+    assert_eq!(app.count("events").await, events);
+
+    // The cache still answers, and another organization has its own allowance.
+    let res = analyze(&app, &owner.token, id(&p), "").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let q = app
+        .create_partner(&other.token, "Acme", Some("acme.test"))
+        .await;
+    let res = analyze(&app, &other.token, id(&q), "?refresh=true").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+
+    // The window rolls: a day after the first refreshes they are free again.
+    app.clock.advance(chrono::Duration::hours(24));
+    let res = analyze(&app, &owner.token, id(&p), "?refresh=true").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["aiInsights"]["cached"], false);
+}
+
+#[tokio::test]
+async fn model_calls_over_the_daily_limit_answer_429_before_anything_is_fetched() {
+    let site = site().await;
+    let model = llm(ResponseTemplate::new(200).set_body_json(completion(good_answer()))).await;
+    let mut o = options(&site, Some(&model));
+    o.sites.push(("beta.test", LOCAL));
+    o.config = Box::new(|c| c.llm_calls_per_day = 2);
+    let app = spawn_app_with(o).await;
+    let owner = app.owner("calls").await;
+    let acme = app
+        .create_partner(&owner.token, "Acme", Some("acme.test"))
+        .await;
+    let bare = app.create_partner(&owner.token, "Nameless", None).await;
+    let beta = app
+        .create_partner(&owner.token, "Beta", Some("beta.test"))
+        .await;
+    for p in [&acme, &bare] {
+        let res = analyze(&app, &owner.token, id(p), "").await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+    }
+    // A cache hit costs no call (another organization's, or this one's again).
+    let other = app.owner("calls-other").await;
+    let cached = app
+        .create_partner(&other.token, "Acme", Some("acme.test"))
+        .await;
+    let res = analyze(&app, &other.token, id(&cached), "").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["aiInsights"]["cached"], true);
+    let res = analyze(&app, &owner.token, id(&acme), "").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(hits(&model, "/v1/chat/completions").await, 2);
+    let fetched = hits(&site, "/").await;
+
+    for p in [&beta, &bare] {
+        let res = analyze(&app, &owner.token, id(p), "").await;
+        assert_eq!(
+            (res.status.as_u16(), res.code()),
+            (429, "rate_limited"),
+            "{:?}",
+            res.body
+        );
+        assert_eq!(res.headers["retry-after"], "86400");
+        let message = res.body["error"].as_str().unwrap();
+        assert!(
+            message.contains("has used its 2 language-model calls"),
+            "{message}"
+        );
+    }
+    assert_eq!(hits(&model, "/v1/chat/completions").await, 2);
+    assert_eq!(hits(&site, "/").await, fetched, "fetched over the limit");
+    let stored = app
+        .get(&format!("/api/partners/{}", id(&beta)), &owner.token)
+        .await;
+    assert_eq!(stored.body["partner"]["analyzedAt"], Value::Null);
+    assert_eq!(app.count("domain_enrichments").await, 1);
+    assert_eq!(app.count("domain_leases").await, 0);
+
+    app.clock.advance(chrono::Duration::hours(24));
+    let res = analyze(&app, &owner.token, id(&beta), "").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(hits(&model, "/v1/chat/completions").await, 3);
+}
+
+#[tokio::test]
+async fn a_background_job_over_the_model_call_limit_waits_for_the_window_without_using_attempts() {
+    let site = site().await;
+    let model = llm(ResponseTemplate::new(200).set_body_json(completion(good_answer()))).await;
+    let mut o = options(&site, Some(&model));
+    o.analysis_workers = 1;
+    o.config = Box::new(|c| c.llm_calls_per_day = 1);
+    let app = spawn_app_with(o).await;
+    let owner = app.owner("deferred").await;
+    // The day's one call goes to a partner without a domain (which queues no job).
+    let bare = app.create_partner(&owner.token, "Nameless", None).await;
+    let res = analyze(&app, &owner.token, id(&bare), "").await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+
+    app.create_partner(&owner.token, "Acme", Some("acme.test"))
+        .await;
+    wait_for(|| async { job(&app).await.2.is_some() }).await;
+    let (status, attempts, error) = job(&app).await;
+    assert_eq!((status.as_str(), attempts), ("queued", 0));
+    assert!(
+        error.as_deref().unwrap().contains("1 language-model calls"),
+        "{error:?}"
+    );
+    let client = app.db.client().await;
+    let run_at: String = client
+        .query_one(
+            "SELECT to_char(run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM analysis_jobs",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(run_at, "2026-05-17 12:00");
+    assert_eq!(hits(&model, "/v1/chat/completions").await, 1);
+    assert_eq!(hits(&site, "/").await, 0);
+
+    app.clock.advance(chrono::Duration::hours(24));
+    wait_for(|| async { job(&app).await.0 == "succeeded" }).await;
+    assert_eq!(job(&app).await.1, 1);
+    assert_eq!(hits(&model, "/v1/chat/completions").await, 2);
+}

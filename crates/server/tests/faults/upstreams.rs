@@ -105,7 +105,7 @@ async fn a_slow_or_resetting_model_is_a_502_and_the_partner_stays_as_it_was() {
     })
     .await;
     let owner = app.owner("llm").await;
-    // The site does not resolve, so the model gets the name and domain alone.
+    // The site does not resolve, so the model gets the domain alone.
     let id = app
         .create_partner(&owner.token, "Acme", Some("acme.test"))
         .await["id"]

@@ -1,0 +1,2 @@
+-- Nothing to restore: the cache refills itself.
+SELECT 1;
