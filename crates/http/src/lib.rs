@@ -3,6 +3,7 @@
 //!
 //! Handlers talk to the domain's use cases only; nothing here knows the database.
 
+pub mod browser;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -31,7 +32,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
-        .pipe(routes_of)
+        .pipe(|app| routes_of(app, &[]))
         .split_for_parts();
     api
 }
@@ -43,12 +44,27 @@ trait Pipe: Sized {
 }
 impl<T> Pipe for T {}
 
-fn routes_of<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
+fn routes_of<T>(
+    app: utoipa_actix_web::UtoipaApp<T>,
+    trusted_origins: &[String],
+) -> utoipa_actix_web::UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
     use routes::*;
+    // The public side of application forms has its own CORS policy (any origin, no
+    // credentials), so it gets its own scopes, ahead of `/api`, which would capture them.
     app.service(
+        scope::scope("/api/partners/applications/public")
+            .service(applications::public_application)
+            .wrap(browser::public_cors()),
+    )
+    .service(
+        scope::scope("/api/partners/applications/submit")
+            .service(applications::submit)
+            .wrap(browser::public_cors()),
+    )
+    .service(
         // The router tries routes in order, and each route with a `{parameter}` costs a pattern
         // match: fixed paths first, then the hot partner routes, then the other parameterized
         // ones. Fixed paths under /partners must precede /partners/{partnerId} anyway, and
@@ -71,7 +87,6 @@ where
             .service(analysis::get_ideal_profile)
             .service(analysis::put_ideal_profile)
             .service(applications::upload_banner)
-            .service(applications::submit)
             .service(applications::create_application)
             .service(applications::list_applications)
             .service(legal_templates::create_template)
@@ -83,7 +98,6 @@ where
             .service(organizations::change_role)
             .service(organizations::remove_member)
             .service(api_keys::revoke_api_key)
-            .service(applications::public_application)
             .service(applications::approve_submission)
             .service(applications::reject_submission)
             .service(applications::get_application)
@@ -93,7 +107,8 @@ where
             .service(applications::list_affiliate_links)
             .service(applications::list_submissions)
             .service(legal_templates::get_template)
-            .service(legal_templates::delete_template),
+            .service(legal_templates::delete_template)
+            .wrap(browser::trusted_cors(trusted_origins)),
     )
     .service(ops::healthz)
     .service(ops::readyz)
@@ -114,12 +129,13 @@ pub fn app(
 > {
     let query_config = web::QueryConfig::default()
         .error_handler(|e, _| ApiError::field("query", &e.to_string()).into());
+    let trusted_origins = state.settings.trusted_origins.clone();
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .app_data(web::Data::new(state))
         .app_data(query_config)
-        .pipe(routes_of)
+        .pipe(|app| routes_of(app, &trusted_origins))
         .split_for_parts();
     // Routes outside the API reference: files of the local store.
     app.service(routes::applications::local_file)

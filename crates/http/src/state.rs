@@ -22,6 +22,9 @@ pub struct HttpSettings {
     pub forwarded_hops: usize,
     /// The local file store's root, served at `/files/` (development default storage).
     pub local_files: Option<std::path::PathBuf>,
+    /// Browser origins trusted with credentials: the service's own (from `PUBLIC_BASE_URL`) and
+    /// those of `CORS_ALLOWED_ORIGINS`, each a bare origin (`scheme://host[:port]`).
+    pub trusted_origins: Vec<String>,
 }
 
 /// Renders the Prometheus exposition text, refreshing gauges first.

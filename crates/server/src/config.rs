@@ -86,6 +86,9 @@ pub struct Config {
     /// Whether analyses read partners' websites (`ANALYSIS_SCRAPE`); off, they use what is
     /// known without any outbound request to the partner.
     pub analysis_scrape: bool,
+    /// Browser origins besides the service's own that may call the authenticated API with
+    /// credentials (`CORS_ALLOWED_ORIGINS`), each a bare origin.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,7 +148,33 @@ fn http_url(variable: &'static str, value: &str) -> Result<String, ConfigError> 
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// A bare origin (`scheme://host[:port]`), in the form browsers send in `Origin`.
+fn origin(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    let bare = "must be bare origins (scheme://host[:port], e.g. https://app.example.com)";
+    let url =
+        url::Url::parse(value).map_err(|e| err(variable, format!("{value:?}: {e}; {bare}")))?;
+    let is_bare = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !is_bare {
+        return Err(err(variable, format!("{value:?}: {bare}")));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 impl Config {
+    /// The service's own origin, from `PUBLIC_BASE_URL` (none when the development default
+    /// built from `HOST` is not a URL, e.g. with a bare IPv6 address).
+    pub fn public_origin(&self) -> Option<String> {
+        url::Url::parse(&self.public_base_url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+    }
+
     /// How many HTTP worker threads serve requests: `WORKERS`, else one per CPU.
     pub fn http_workers(&self) -> usize {
         self.workers.unwrap_or_else(|| {
@@ -323,6 +352,14 @@ impl Config {
         if analysis_workers > 64 {
             return Err(err("ANALYSIS_WORKERS", "must be between 0 and 64"));
         }
+        let cors_allowed_origins = vars
+            .get("CORS_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| origin("CORS_ALLOWED_ORIGINS", o))
+            .collect::<Result<Vec<_>, _>>()?;
         let workers = match vars.get("WORKERS") {
             None => None,
             Some(_) => Some(vars.number::<usize>("WORKERS", 1)?.max(1)),
@@ -357,6 +394,7 @@ impl Config {
             analysis_workers,
             analysis_poll: Duration::from_millis(1000),
             analysis_scrape: vars.bool("ANALYSIS_SCRAPE", true)?,
+            cors_allowed_origins,
         })
     }
 }
@@ -444,6 +482,54 @@ mod tests {
         fails_on(
             &[("DB_STATEMENT_TIMEOUT_MS", "0")],
             "DB_STATEMENT_TIMEOUT_MS",
+        );
+    }
+
+    #[test]
+    fn cors_origins_are_bare_origins_in_browser_form() {
+        let c = Config::from_vars(&vars(&[(
+            "CORS_ALLOWED_ORIGINS",
+            " https://App.Example.com , http://localhost:3000/,https://b.example:443",
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.cors_allowed_origins,
+            [
+                "https://app.example.com",
+                "http://localhost:3000",
+                "https://b.example"
+            ]
+        );
+        assert!(
+            Config::from_vars(&vars(&[]))
+                .unwrap()
+                .cors_allowed_origins
+                .is_empty()
+        );
+        for bad in [
+            "*",
+            "null",
+            "app.example.com",
+            "https://app.example.com/path",
+            "https://app.example.com?x=1",
+            "https://user@app.example.com",
+            "ftp://files.example.com",
+            "https://ok.example, https://bad.example/x",
+        ] {
+            fails_on(&[("CORS_ALLOWED_ORIGINS", bad)], "CORS_ALLOWED_ORIGINS");
+        }
+    }
+
+    #[test]
+    fn public_origin_drops_the_path_of_the_base_url() {
+        let c = Config::from_vars(&vars(&[(
+            "PUBLIC_BASE_URL",
+            "https://Partners.Example.com:443/base/",
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.public_origin().as_deref(),
+            Some("https://partners.example.com")
         );
     }
 

@@ -207,9 +207,21 @@ pub fn services(
             public_base_url: config.public_base_url.clone(),
             forwarded_hops: config.forwarded_hops,
             local_files: externals.local_files,
+            trusted_origins: trusted_origins(config),
         },
     };
     Ok(Services { database, state })
+}
+
+/// The service's own origin, then `CORS_ALLOWED_ORIGINS`.
+fn trusted_origins(config: &Config) -> Vec<String> {
+    let mut origins: Vec<String> = config.public_origin().into_iter().collect();
+    for origin in &config.cors_allowed_origins {
+        if !origins.contains(origin) {
+            origins.push(origin.clone());
+        }
+    }
+    origins
 }
 
 impl Application {
