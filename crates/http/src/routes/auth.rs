@@ -1,5 +1,6 @@
 //! Sign-up, sign-in, sign-out, the current session and the active organization.
 
+use crate::browser::NotCrossOrigin;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, SESSION_COOKIE, client_info};
@@ -37,7 +38,7 @@ pub(crate) fn signed_in(state: &AppState, signed: SignedIn) -> HttpResponse {
     responses(
         (status = 200, description = "Account created and signed in; sets the `session_token` cookie", body = SignedInResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 403, description = "Sign-up is disabled (`SIGNUP_ENABLED=false`)", body = ErrorBody),
+        (status = 403, description = "Sign-up is disabled (`SIGNUP_ENABLED=false`), or a page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 409, description = "The email already has an account", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -47,6 +48,7 @@ pub(crate) fn signed_in(state: &AppState, signed: SignedIn) -> HttpResponse {
 #[post("/auth/sign-up/email")]
 pub async fn sign_up(
     state: web::Data<AppState>,
+    _: NotCrossOrigin,
     req: HttpRequest,
     body: Json<SignUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -65,6 +67,7 @@ pub async fn sign_up(
         (status = 200, description = "Signed in; sets the `session_token` cookie", body = SignedInResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
+        (status = 403, description = "A page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "5 failures for this email in 15 minutes; see `Retry-After`", body = ErrorBody),
@@ -74,6 +77,7 @@ pub async fn sign_up(
 #[post("/auth/sign-in/email")]
 pub async fn sign_in(
     state: web::Data<AppState>,
+    _: NotCrossOrigin,
     req: HttpRequest,
     body: Json<SignInRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -165,6 +169,7 @@ pub async fn set_active(
     responses(
         (status = 200, description = "Joined the organization and signed in; sets the `session_token` cookie", body = SignedInResponse),
         (status = 400, description = "Invalid input (e.g. a password is needed for a new account)", body = ErrorBody),
+        (status = 403, description = "A page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 404, description = "Unknown, used or expired invitation", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -174,6 +179,7 @@ pub async fn set_active(
 #[post("/auth/invitations/accept")]
 pub async fn accept_invitation(
     state: web::Data<AppState>,
+    _: NotCrossOrigin,
     req: HttpRequest,
     body: Json<AcceptInvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {

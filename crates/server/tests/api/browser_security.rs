@@ -1,7 +1,10 @@
-//! What browsers may do across origins (CORS).
+//! What browsers may do across origins: CORS, and the refusal of cross-origin
+//! cookie-authenticated writes.
 
 use super::helpers::*;
+use partneros_domain::banner::samples;
 use reqwest::Method;
+use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 const CUSTOMER: &str = "https://customer.example";
@@ -37,6 +40,12 @@ async fn app_with_front_end() -> TestApp {
         ..Default::default()
     })
     .await
+}
+
+fn new_partner(name: &str) -> Value {
+    let contact = format!("contact-{}@example.com", uuid::Uuid::new_v4().simple());
+    json!({"name": name, "type": "technology",
+           "primaryContact": {"firstName": "Pat", "lastName": "Contact", "email": contact}})
 }
 
 async fn published_form(app: &TestApp, owner: &Owner) -> (String, String) {
@@ -171,5 +180,171 @@ async fn the_authenticated_api_answers_only_trusted_origins_with_credentials() {
         .await;
         assert_eq!(res.status, 200, "{origin}: {:?}", res.body);
         assert_eq!(header(&res, "access-control-allow-origin"), allowed);
+    }
+}
+
+#[tokio::test]
+async fn cookie_authenticated_writes_from_foreign_pages_are_refused() {
+    let app = app_with_front_end().await;
+    let owner = app.owner("csrf").await;
+    let cookie = format!("session_token={}", owner.token);
+    let partners = app.count("partners").await;
+
+    for foreign in [
+        vec![("origin", EVIL)],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+    ] {
+        let mut headers = foreign.clone();
+        headers.push(("cookie", &cookie));
+        let res = send(
+            &app,
+            Method::POST,
+            "/api/partners",
+            &headers,
+            Some(new_partner("Forged")),
+        )
+        .await;
+        assert_eq!(
+            (res.status.as_u16(), res.code()),
+            (403, "forbidden"),
+            "{foreign:?}: {:?}",
+            res.body
+        );
+    }
+    assert_eq!(app.count("partners").await, partners, "nothing created");
+
+    // The same foreign page with a bearer token, this service's own pages, a listed front end,
+    // and clients that say nothing about their origin all get through.
+    let own = app.address.clone();
+    let bearer = format!("Bearer {}", owner.token);
+    for allowed in [
+        vec![("origin", EVIL), ("authorization", bearer.as_str())],
+        vec![("origin", own.as_str()), ("cookie", cookie.as_str())],
+        vec![("origin", FRONT_END), ("cookie", cookie.as_str())],
+        vec![
+            ("sec-fetch-site", "same-origin"),
+            ("cookie", cookie.as_str()),
+        ],
+        vec![("cookie", cookie.as_str())],
+    ] {
+        let res = send(
+            &app,
+            Method::POST,
+            "/api/partners",
+            &allowed,
+            Some(new_partner(&format!("Partner {}", uuid::Uuid::new_v4()))),
+        )
+        .await;
+        assert_eq!(res.status, 201, "{allowed:?}: {:?}", res.body);
+    }
+
+    // Every unsafe method is covered, and so is the analysis endpoint, which checks the
+    // credential later (`Presented`).
+    let id = app.create_partner(&owner.token, "Target", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forged = [("origin", EVIL), ("cookie", cookie.as_str())];
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            format!("/api/partners/{id}"),
+            Some(json!({"name": "Renamed"})),
+        ),
+        (Method::DELETE, format!("/api/partners/{id}"), None),
+        (Method::POST, format!("/api/partners/{id}/analyze"), None),
+        (Method::POST, "/api/auth/sign-out".to_owned(), None),
+    ] {
+        let res = send(&app, method.clone(), &path, &forged, body).await;
+        assert_eq!(
+            (res.status.as_u16(), res.code()),
+            (403, "forbidden"),
+            "{method} {path}: {:?}",
+            res.body
+        );
+    }
+    // Neither renamed, deleted nor analyzed, and the session was not signed out.
+    let res = app.get(&format!("/api/partners/{id}"), &owner.token).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["partner"]["name"], "Target");
+    assert!(res.body["partner"]["analyzedAt"].is_null());
+}
+
+#[tokio::test]
+async fn cookie_authenticated_uploads_from_foreign_pages_are_refused() {
+    let app = spawn_app().await;
+    let owner = app.owner("upload").await;
+    let upload = |auth: (&'static str, String)| {
+        let app = &app;
+        async move {
+            let form = Form::new().part(
+                "file",
+                Part::bytes(samples::PNG.to_vec())
+                    .file_name("banner.png")
+                    .mime_str("image/png")
+                    .unwrap(),
+            );
+            read(
+                app.http
+                    .post(format!("{}/api/partners/applications/banner", app.address))
+                    .header("origin", EVIL)
+                    .header(auth.0, auth.1)
+                    .multipart(form)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let res = upload(("cookie", format!("session_token={}", owner.token))).await;
+    assert_eq!((res.status.as_u16(), res.code()), (403, "forbidden"));
+    assert_eq!(std::fs::read_dir(app.files.path()).unwrap().count(), 0);
+
+    let res = upload(("authorization", format!("Bearer {}", owner.token))).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+}
+
+#[tokio::test]
+async fn signing_in_from_a_foreign_page_is_refused() {
+    let app = spawn_app().await;
+    app.sign_up("ann@example.com").await;
+    let sign_in = json!({"email": "ann@example.com", "password": PASSWORD});
+    let res = send(
+        &app,
+        Method::POST,
+        "/api/auth/sign-in/email",
+        &[("origin", EVIL)],
+        Some(sign_in.clone()),
+    )
+    .await;
+    assert_eq!((res.status.as_u16(), res.code()), (403, "forbidden"));
+    assert!(res.headers.get("set-cookie").is_none());
+
+    let users = app.count("users").await;
+    let res = send(
+        &app,
+        Method::POST,
+        "/api/auth/sign-up/email",
+        &[("origin", EVIL)],
+        Some(json!({"name": "Eve", "email": "eve@example.com", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!((res.status.as_u16(), res.code()), (403, "forbidden"));
+    assert_eq!(app.count("users").await, users);
+
+    let own = app.address.clone();
+    for headers in [vec![("origin", own.as_str())], vec![]] {
+        let res = send(
+            &app,
+            Method::POST,
+            "/api/auth/sign-in/email",
+            &headers,
+            Some(sign_in.clone()),
+        )
+        .await;
+        assert_eq!(res.status, 200, "{headers:?}: {:?}", res.body);
     }
 }
