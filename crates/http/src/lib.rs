@@ -18,7 +18,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpResponse, web};
 use error::ApiError;
 use partneros_domain::ErrorKind;
-pub use state::{AppState, HttpSettings, MetricsRenderer};
+pub use state::{AppState, HttpSettings, MetricsAccess, MetricsRenderer};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
@@ -151,4 +151,29 @@ pub fn app(
         .configure(routes::hosted_form::configure)
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(middleware::observe))
+}
+
+/// The metrics listener's application (`METRICS_ADDR`): `GET /metrics` only, for requests that
+/// `access` admits.
+pub fn metrics_app(
+    render: Option<MetricsRenderer>,
+    access: MetricsAccess,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .route(
+            "/metrics",
+            web::get().to(move |req: actix_web::HttpRequest| {
+                let res = routes::ops::render_metrics(&req, render.as_ref(), &access);
+                async move { res }
+            }),
+        )
+        .default_service(web::to(no_route))
 }

@@ -89,6 +89,10 @@ pub struct Config {
     /// Browser origins besides the service's own that may call the authenticated API with
     /// credentials (`CORS_ALLOWED_ORIGINS`), each a bare origin.
     pub cors_allowed_origins: Vec<String>,
+    /// A listener of its own for `/metrics` (`METRICS_ADDR`); the API listener then hides it.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Required as `Authorization: Bearer` to read `/metrics` (`METRICS_TOKEN`).
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -360,6 +364,26 @@ impl Config {
             .filter(|o| !o.is_empty())
             .map(|o| origin("CORS_ALLOWED_ORIGINS", o))
             .collect::<Result<Vec<_>, _>>()?;
+        let metrics_addr = vars
+            .get("METRICS_ADDR")
+            .map(|a| {
+                a.parse().map_err(|_| {
+                    err(
+                        "METRICS_ADDR",
+                        format!(
+                            "expected an IP address and port such as 127.0.0.1:9464, got {a:?}"
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let metrics_token = vars.get("METRICS_TOKEN").map(Secret::new);
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().chars().count() < 16)
+        {
+            return Err(err("METRICS_TOKEN", "must be at least 16 characters"));
+        }
         let workers = match vars.get("WORKERS") {
             None => None,
             Some(_) => Some(vars.number::<usize>("WORKERS", 1)?.max(1)),
@@ -395,6 +419,8 @@ impl Config {
             analysis_poll: Duration::from_millis(1000),
             analysis_scrape: vars.bool("ANALYSIS_SCRAPE", true)?,
             cors_allowed_origins,
+            metrics_addr,
+            metrics_token,
         })
     }
 }
@@ -534,6 +560,23 @@ mod tests {
     }
 
     #[test]
+    fn metrics_settings_are_checked() {
+        let c = Config::from_vars(&vars(&[
+            ("METRICS_ADDR", "127.0.0.1:9464"),
+            ("METRICS_TOKEN", "a-long-metrics-token"),
+        ]))
+        .unwrap();
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(
+            c.metrics_token.as_ref().map(Secret::expose),
+            Some("a-long-metrics-token")
+        );
+        fails_on(&[("METRICS_ADDR", "localhost")], "METRICS_ADDR");
+        fails_on(&[("METRICS_ADDR", "9464")], "METRICS_ADDR");
+        fails_on(&[("METRICS_TOKEN", "short")], "METRICS_TOKEN");
+    }
+
+    #[test]
     fn secrets_never_show_in_debug() {
         let c = Config::from_vars(&vars(&[
             ("DOCUSEAL_URL", "https://d.example"),
@@ -542,6 +585,7 @@ mod tests {
             ("BOOTSTRAP_EMAIL", "a@b.co"),
             ("BOOTSTRAP_PASSWORD", "bootstrap-secret-789"),
             ("BOOTSTRAP_ORGANIZATION", "Acme"),
+            ("METRICS_TOKEN", "metrics-secret-0123456789"),
         ]))
         .unwrap();
         let shown = format!("{c:?}");
@@ -549,6 +593,7 @@ mod tests {
             "docuseal-secret-123",
             "turnstile-secret-456",
             "bootstrap-secret-789",
+            "metrics-secret-0123456789",
         ] {
             assert!(!shown.contains(secret), "{secret} leaked");
         }

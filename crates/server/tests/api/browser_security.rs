@@ -1,8 +1,10 @@
-//! What browsers may do across origins: CORS, and the refusal of cross-origin
-//! cookie-authenticated writes.
+//! What browsers may do across origins (CORS, refusal of cross-origin cookie-authenticated
+//! writes) and who may read `/metrics`.
 
 use super::helpers::*;
 use partneros_domain::banner::samples;
+use partneros_domain::secret::Secret;
+use partneros_server::config::Mode;
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -11,6 +13,7 @@ const CUSTOMER: &str = "https://customer.example";
 const EVIL: &str = "https://evil.example";
 /// A front end of the service on another origin, listed in `CORS_ALLOWED_ORIGINS`.
 const FRONT_END: &str = "https://app.partners.example";
+const METRICS_TOKEN: &str = "metrics-token-for-tests-0123";
 
 /// Sends a request with these headers and an optional JSON body.
 async fn send(
@@ -346,5 +349,80 @@ async fn signing_in_from_a_foreign_page_is_refused() {
         )
         .await;
         assert_eq!(res.status, 200, "{headers:?}: {:?}", res.body);
+    }
+}
+
+#[tokio::test]
+async fn a_metrics_token_guards_metrics() {
+    let app = spawn_app_with(Options {
+        config: Box::new(|c| c.metrics_token = Some(Secret::new(METRICS_TOKEN))),
+        ..Default::default()
+    })
+    .await;
+    let res = send(&app, Method::GET, "/metrics", &[], None).await;
+    assert_eq!((res.status.as_u16(), res.code()), (401, "unauthorized"));
+    let wrong = [("authorization", "Bearer metrics-token-for-tests-0124")];
+    let res = send(&app, Method::GET, "/metrics", &wrong, None).await;
+    assert_eq!(res.status, 401);
+    let right = format!("Bearer {METRICS_TOKEN}");
+    let res = send(
+        &app,
+        Method::GET,
+        "/metrics",
+        &[("authorization", &right)],
+        None,
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.as_str().unwrap().contains("http_requests_total"));
+}
+
+#[tokio::test]
+async fn production_without_metrics_settings_does_not_serve_metrics() {
+    let app = spawn_app_with(Options {
+        config: Box::new(|c| c.mode = Mode::Production),
+        ..Default::default()
+    })
+    .await;
+    let res = send(&app, Method::GET, "/metrics", &[], None).await;
+    assert_eq!((res.status.as_u16(), res.code()), (404, "not_found"));
+    let res = send(&app, Method::GET, "/healthz", &[], None).await;
+    assert_eq!(res.status, 200);
+}
+
+#[tokio::test]
+async fn metrics_can_have_a_listener_of_their_own() {
+    for token in [None, Some(METRICS_TOKEN)] {
+        let app = spawn_app_with(Options {
+            config: Box::new(move |c| {
+                c.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
+                c.metrics_token = token.map(Secret::new);
+            }),
+            ..Default::default()
+        })
+        .await;
+        let res = send(&app, Method::GET, "/metrics", &[], None).await;
+        assert_eq!((res.status.as_u16(), res.code()), (404, "not_found"));
+
+        let metrics = app.metrics_address.clone().expect("a metrics listener");
+        let get = |path: &str, bearer: Option<&str>| {
+            let mut req = app.http.get(format!("{metrics}{path}"));
+            if let Some(t) = bearer {
+                req = req.bearer_auth(t);
+            }
+            async move { read(req.send().await.unwrap()).await }
+        };
+        let res = get("/metrics", token).await;
+        assert_eq!(res.status, 200, "{token:?}");
+        assert!(
+            res.body
+                .as_str()
+                .unwrap()
+                .contains("db_pool_max_connections")
+        );
+        assert_eq!(get("/api/partners", token).await.status, 404);
+        if token.is_some() {
+            assert_eq!(get("/metrics", None).await.status, 401);
+        }
     }
 }

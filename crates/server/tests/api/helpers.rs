@@ -14,6 +14,8 @@ pub const PASSWORD: &str = "correct-horse-battery";
 
 pub struct TestApp {
     pub address: String,
+    /// The metrics listener, when the configuration sets `metrics_addr`.
+    pub metrics_address: Option<String>,
     /// The local file store of this app.
     pub files: tempfile::TempDir,
     pub db: TestDatabase,
@@ -164,6 +166,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let services = services(&config, &url, clock.clone(), externals).expect("services");
     let app = Application::build(&config, services).expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -171,6 +176,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .unwrap();
     TestApp {
         address,
+        metrics_address,
         files,
         db,
         clock,
