@@ -144,22 +144,34 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// The token a request presents: `Authorization: Bearer …` first, else the session cookie.
 pub fn presented_token(req: &HttpRequest) -> Option<String> {
-    if let Some(h) = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let mut parts = h.trim().splitn(2, ' ');
-        let scheme = parts.next().unwrap_or_default();
-        let token = parts.next().unwrap_or_default().trim();
-        if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
-            return Some(token.to_owned());
-        }
-        return None;
+    if req.headers().contains_key(AUTHORIZATION) {
+        return bearer_token(req).map(str::to_owned);
     }
     req.cookie(SESSION_COOKIE)
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let h = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let mut parts = h.trim().splitn(2, ' ');
+    let scheme = parts.next().unwrap_or_default();
+    let token = parts.next().unwrap_or_default().trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The token of a request that authenticates: a session cookie on a cross-origin write is
+/// refused (see [`crate::browser`]).
+fn authenticating_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let token = presented_token(req)
+        .filter(|t| t.len() <= 512)
+        .ok_or_else(ApiError::unauthorized)?;
+    // Without an `Authorization` header the token came from the cookie.
+    if !req.headers().contains_key(AUTHORIZATION) {
+        crate::browser::refuse_cross_origin(req)?;
+    }
+    Ok(token)
 }
 
 /// A presented credential, not yet checked (no database access).
@@ -170,12 +182,7 @@ impl FromRequest for Presented {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            presented_token(req)
-                .filter(|t| t.len() <= 512)
-                .map(|t| Presented(Credential::from_token(&t)))
-                .ok_or_else(ApiError::unauthorized),
-        )
+        std::future::ready(authenticating_token(req).map(|t| Presented(Credential::from_token(&t))))
     }
 }
 
@@ -187,10 +194,10 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = presented_token(req).filter(|t| t.len() <= 512);
+        let token = authenticating_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let token = token.ok_or_else(ApiError::unauthorized)?;
+            let token = token?;
             let state = state.ok_or_else(|| ApiError::new(ErrorKind::Internal, "state missing"))?;
             let principal = state
                 .auth

@@ -3,6 +3,7 @@
 //!
 //! Handlers talk to the domain's use cases only; nothing here knows the database.
 
+pub mod browser;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -17,7 +18,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpResponse, web};
 use error::ApiError;
 use partneros_domain::ErrorKind;
-pub use state::{AppState, HttpSettings, MetricsRenderer};
+pub use state::{AppState, HttpSettings, MetricsAccess, MetricsRenderer};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
@@ -31,7 +32,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
-        .pipe(routes_of)
+        .pipe(|app| routes_of(app, &[]))
         .split_for_parts();
     api
 }
@@ -43,12 +44,27 @@ trait Pipe: Sized {
 }
 impl<T> Pipe for T {}
 
-fn routes_of<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
+fn routes_of<T>(
+    app: utoipa_actix_web::UtoipaApp<T>,
+    trusted_origins: &[String],
+) -> utoipa_actix_web::UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
     use routes::*;
+    // The public side of application forms has its own CORS policy (any origin, no
+    // credentials), so it gets its own scopes, ahead of `/api`, which would capture them.
     app.service(
+        scope::scope("/api/partners/applications/public")
+            .service(applications::public_application)
+            .wrap(browser::public_cors()),
+    )
+    .service(
+        scope::scope("/api/partners/applications/submit")
+            .service(applications::submit)
+            .wrap(browser::public_cors()),
+    )
+    .service(
         // The router tries routes in order, and each route with a `{parameter}` costs a pattern
         // match: fixed paths first, then the hot partner routes, then the other parameterized
         // ones. Fixed paths under /partners must precede /partners/{partnerId} anyway, and
@@ -72,7 +88,6 @@ where
             .service(analysis::get_ideal_profile)
             .service(analysis::put_ideal_profile)
             .service(applications::upload_banner)
-            .service(applications::submit)
             .service(applications::create_application)
             .service(applications::list_applications)
             .service(legal_templates::create_template)
@@ -86,7 +101,6 @@ where
             .service(organizations::revoke_invitation)
             .service(organizations::resend_invitation)
             .service(api_keys::revoke_api_key)
-            .service(applications::public_application)
             .service(applications::approve_submission)
             .service(applications::reject_submission)
             .service(applications::get_application)
@@ -96,7 +110,8 @@ where
             .service(applications::list_affiliate_links)
             .service(applications::list_submissions)
             .service(legal_templates::get_template)
-            .service(legal_templates::delete_template),
+            .service(legal_templates::delete_template)
+            .wrap(browser::trusted_cors(trusted_origins)),
     )
     .service(ops::healthz)
     .service(ops::readyz)
@@ -117,12 +132,13 @@ pub fn app(
 > {
     let query_config = web::QueryConfig::default()
         .error_handler(|e, _| ApiError::field("query", &e.to_string()).into());
+    let trusted_origins = state.settings.trusted_origins.clone();
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .app_data(web::Data::new(state))
         .app_data(query_config)
-        .pipe(routes_of)
+        .pipe(|app| routes_of(app, &trusted_origins))
         .split_for_parts();
     // Routes outside the API reference: files of the local store.
     app.service(routes::applications::local_file)
@@ -138,4 +154,29 @@ pub fn app(
         .configure(routes::hosted_form::configure)
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(middleware::observe))
+}
+
+/// The metrics listener's application (`METRICS_ADDR`): `GET /metrics` only, for requests that
+/// `access` admits.
+pub fn metrics_app(
+    render: Option<MetricsRenderer>,
+    access: MetricsAccess,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .route(
+            "/metrics",
+            web::get().to(move |req: actix_web::HttpRequest| {
+                let res = routes::ops::render_metrics(&req, render.as_ref(), &access);
+                async move { res }
+            }),
+        )
+        .default_service(web::to(no_route))
 }

@@ -5,7 +5,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, ResponseError};
+use partneros_domain::ErrorKind;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -42,12 +43,22 @@ pub async fn observe(
     let span = tracing::info_span!("request", request_id = %id, method = %method);
     let result = next.call(req).instrument(span.clone()).await;
     let _enter = span.enter();
-    let mut res = match result {
+    let res = match result {
         Ok(res) => res,
         Err(e) => {
             tracing::error!(error = %e, "request failed before a response");
             return Err(e);
         }
+    };
+    // actix-cors answers a refused preflight itself, in plain text; the API's errors are JSON.
+    let cors_refusal = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<actix_cors::CorsError>())
+        .map(|e| ApiError::new(ErrorKind::Forbidden, format!("CORS preflight refused: {e}")));
+    let mut res = match cors_refusal {
+        Some(e) => res.into_response(e.error_response()).map_into_right_body(),
+        None => res.map_into_left_body(),
     };
     let route = res
         .request()

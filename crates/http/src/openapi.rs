@@ -41,6 +41,10 @@ When both are sent, the header wins.
 - API keys carry `admin`, `member` or `viewer`; they cannot manage sessions or create organizations.
 - A hand-set `tier` is marked `tierSource: manual` unless the request says otherwise.
 - JSON bodies are limited to 64 KiB; a body that is not `application/json` gets 415.
+- Browsers (CORS): the public application endpoints (`GET /api/partners/applications/public/{slug}`, `POST /api/partners/applications/submit`) answer any origin, without credentials; \
+every other `/api` route answers the service's own origin and those in `CORS_ALLOWED_ORIGINS`, with credentials. \
+A change (`POST`, `PUT`, `PATCH`, `DELETE`) authenticated by the `session_token` cookie whose `Origin` (else `Sec-Fetch-Site`) says another origin sent it gets 403 `forbidden`; \
+so do sign-up, sign-in and accepting an invitation with such an `Origin`. Requests with `Authorization: Bearer` are not affected.
 - Invitation tokens are returned once to the inviting admin and emitted in the `invitation_created` outbox event for delivery.
 - Analysis: enrichments are cached 7 days per normalized domain and enricher, shared across organizations (an unreadable site for 1 hour); one analysis per domain runs at a time across instances, others wait up to 150 s (then 503). An analysis sets `tier` from the fit score with `tierSource: auto` unless the tier was set by hand. The ideal partner profile is read by internal roles and replaced (`PUT`) by owners and admins.",
         version = "0.1.0"

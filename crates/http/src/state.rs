@@ -1,6 +1,7 @@
 //! The application state shared by every handler.
 
 use partneros_domain::ports::HealthCheck;
+use partneros_domain::secret::Secret;
 use partneros_domain::services::analysis::AnalysisService;
 use partneros_domain::services::api_keys::ApiKeyService;
 use partneros_domain::services::applications::ApplicationService;
@@ -22,6 +23,22 @@ pub struct HttpSettings {
     pub forwarded_hops: usize,
     /// The local file store's root, served at `/files/` (development default storage).
     pub local_files: Option<std::path::PathBuf>,
+    /// Browser origins trusted with credentials: the service's own (from `PUBLIC_BASE_URL`) and
+    /// those of `CORS_ALLOWED_ORIGINS`, each a bare origin (`scheme://host[:port]`).
+    pub trusted_origins: Vec<String>,
+    /// Who may read `/metrics` on the API listener.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics` on a listener.
+#[derive(Debug, Clone)]
+pub enum MetricsAccess {
+    /// Anyone who reaches the listener.
+    Open,
+    /// Requests with `Authorization: Bearer <token>`.
+    Token(Secret),
+    /// Nobody: the answer is 404, as for any unknown path.
+    Hidden,
 }
 
 /// Renders the Prometheus exposition text, refreshing gauges first.

@@ -86,6 +86,13 @@ pub struct Config {
     /// Whether analyses read partners' websites (`ANALYSIS_SCRAPE`); off, they use what is
     /// known without any outbound request to the partner.
     pub analysis_scrape: bool,
+    /// Browser origins besides the service's own that may call the authenticated API with
+    /// credentials (`CORS_ALLOWED_ORIGINS`), each a bare origin.
+    pub cors_allowed_origins: Vec<String>,
+    /// A listener of its own for `/metrics` (`METRICS_ADDR`); the API listener then hides it.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Required as `Authorization: Bearer` to read `/metrics` (`METRICS_TOKEN`).
+    pub metrics_token: Option<Secret>,
     /// Analyses with `?refresh=true` per organization per rolling day
     /// (`ANALYSIS_REFRESHES_PER_DAY`; 0 allows none).
     pub analysis_refreshes_per_day: u32,
@@ -175,7 +182,33 @@ fn http_url(variable: &'static str, value: &str) -> Result<String, ConfigError> 
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// A bare origin (`scheme://host[:port]`), in the form browsers send in `Origin`.
+fn origin(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    let bare = "must be bare origins (scheme://host[:port], e.g. https://app.example.com)";
+    let url =
+        url::Url::parse(value).map_err(|e| err(variable, format!("{value:?}: {e}; {bare}")))?;
+    let is_bare = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !is_bare {
+        return Err(err(variable, format!("{value:?}: {bare}")));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 impl Config {
+    /// The service's own origin, from `PUBLIC_BASE_URL` (none when the development default
+    /// built from `HOST` is not a URL, e.g. with a bare IPv6 address).
+    pub fn public_origin(&self) -> Option<String> {
+        url::Url::parse(&self.public_base_url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+    }
+
     /// How many HTTP worker threads serve requests: `WORKERS`, else one per CPU.
     pub fn http_workers(&self) -> usize {
         self.workers.unwrap_or_else(|| {
@@ -386,6 +419,34 @@ impl Config {
             Some(u) => http_url("INVITATION_URL", u)?,
             None => format!("{public_base_url}/accept-invitation"),
         };
+        let cors_allowed_origins = vars
+            .get("CORS_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| origin("CORS_ALLOWED_ORIGINS", o))
+            .collect::<Result<Vec<_>, _>>()?;
+        let metrics_addr = vars
+            .get("METRICS_ADDR")
+            .map(|a| {
+                a.parse().map_err(|_| {
+                    err(
+                        "METRICS_ADDR",
+                        format!(
+                            "expected an IP address and port such as 127.0.0.1:9464, got {a:?}"
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let metrics_token = vars.get("METRICS_TOKEN").map(Secret::new);
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().chars().count() < 16)
+        {
+            return Err(err("METRICS_TOKEN", "must be at least 16 characters"));
+        }
         let workers = match vars.get("WORKERS") {
             None => None,
             Some(_) => Some(vars.number::<usize>("WORKERS", 1)?.max(1)),
@@ -428,6 +489,9 @@ impl Config {
             mail_dir: vars.get("MAIL_DIR").unwrap_or(".data/mail").into(),
             mail_from,
             invitation_url,
+            cors_allowed_origins,
+            metrics_addr,
+            metrics_token,
         })
     }
 }
@@ -559,6 +623,71 @@ mod tests {
     }
 
     #[test]
+    fn cors_origins_are_bare_origins_in_browser_form() {
+        let c = Config::from_vars(&vars(&[(
+            "CORS_ALLOWED_ORIGINS",
+            " https://App.Example.com , http://localhost:3000/,https://b.example:443",
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.cors_allowed_origins,
+            [
+                "https://app.example.com",
+                "http://localhost:3000",
+                "https://b.example"
+            ]
+        );
+        assert!(
+            Config::from_vars(&vars(&[]))
+                .unwrap()
+                .cors_allowed_origins
+                .is_empty()
+        );
+        for bad in [
+            "*",
+            "null",
+            "app.example.com",
+            "https://app.example.com/path",
+            "https://app.example.com?x=1",
+            "https://user@app.example.com",
+            "ftp://files.example.com",
+            "https://ok.example, https://bad.example/x",
+        ] {
+            fails_on(&[("CORS_ALLOWED_ORIGINS", bad)], "CORS_ALLOWED_ORIGINS");
+        }
+    }
+
+    #[test]
+    fn public_origin_drops_the_path_of_the_base_url() {
+        let c = Config::from_vars(&vars(&[(
+            "PUBLIC_BASE_URL",
+            "https://Partners.Example.com:443/base/",
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.public_origin().as_deref(),
+            Some("https://partners.example.com")
+        );
+    }
+
+    #[test]
+    fn metrics_settings_are_checked() {
+        let c = Config::from_vars(&vars(&[
+            ("METRICS_ADDR", "127.0.0.1:9464"),
+            ("METRICS_TOKEN", "a-long-metrics-token"),
+        ]))
+        .unwrap();
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(
+            c.metrics_token.as_ref().map(Secret::expose),
+            Some("a-long-metrics-token")
+        );
+        fails_on(&[("METRICS_ADDR", "localhost")], "METRICS_ADDR");
+        fails_on(&[("METRICS_ADDR", "9464")], "METRICS_ADDR");
+        fails_on(&[("METRICS_TOKEN", "short")], "METRICS_TOKEN");
+    }
+
+    #[test]
     fn secrets_never_show_in_debug() {
         let c = Config::from_vars(&vars(&[
             ("DOCUSEAL_URL", "https://d.example"),
@@ -567,6 +696,7 @@ mod tests {
             ("BOOTSTRAP_EMAIL", "a@b.co"),
             ("BOOTSTRAP_PASSWORD", "bootstrap-secret-789"),
             ("BOOTSTRAP_ORGANIZATION", "Acme"),
+            ("METRICS_TOKEN", "metrics-secret-0123456789"),
         ]))
         .unwrap();
         let shown = format!("{c:?}");
@@ -574,6 +704,7 @@ mod tests {
             "docuseal-secret-123",
             "turnstile-secret-456",
             "bootstrap-secret-789",
+            "metrics-secret-0123456789",
         ] {
             assert!(!shown.contains(secret), "{secret} leaked");
         }

@@ -18,7 +18,7 @@ use partneros_domain::services::legal_templates::LegalTemplateService;
 use partneros_domain::services::organizations::OrganizationService;
 use partneros_domain::services::partners::PartnerService;
 use partneros_domain::values::{Email, Password};
-use partneros_http::{AppState, HttpSettings};
+use partneros_http::{AppState, HttpSettings, MetricsAccess};
 use partneros_postgres::{Database, PoolConfig};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -27,6 +27,8 @@ use std::sync::Arc;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener (`METRICS_ADDR`) and its port.
+    metrics: Option<(u16, Server)>,
     workers: crate::workers::Workers,
     pub database: Database,
     pub state: AppState,
@@ -243,9 +245,57 @@ pub fn services(
             public_base_url: config.public_base_url.clone(),
             forwarded_hops: config.forwarded_hops,
             local_files: externals.local_files,
+            trusted_origins: trusted_origins(config),
+            metrics: api_listener_metrics(config),
         },
     };
     Ok(Services { database, state })
+}
+
+/// The service's own origin, then `CORS_ALLOWED_ORIGINS`.
+fn trusted_origins(config: &Config) -> Vec<String> {
+    let mut origins: Vec<String> = config.public_origin().into_iter().collect();
+    for origin in &config.cors_allowed_origins {
+        if !origins.contains(origin) {
+            origins.push(origin.clone());
+        }
+    }
+    origins
+}
+
+/// Who may read `/metrics` on the API listener: nobody when it has a listener of its own; with
+/// `METRICS_TOKEN`, its holder; otherwise anyone in development (the listener is loopback by
+/// default) and nobody in production.
+fn api_listener_metrics(config: &Config) -> MetricsAccess {
+    match (&config.metrics_addr, &config.metrics_token) {
+        (Some(_), _) => MetricsAccess::Hidden,
+        (None, Some(token)) => MetricsAccess::Token(token.clone()),
+        (None, None) if config.mode == Mode::Development => MetricsAccess::Open,
+        (None, None) => MetricsAccess::Hidden,
+    }
+}
+
+/// The metrics listener (`METRICS_ADDR`): `/metrics` only, behind `METRICS_TOKEN` when set.
+fn metrics_server(config: &Config, state: &AppState) -> anyhow::Result<Option<(u16, Server)>> {
+    let Some(addr) = config.metrics_addr else {
+        return Ok(None);
+    };
+    let listener =
+        TcpListener::bind(addr).with_context(|| format!("binding METRICS_ADDR {addr}"))?;
+    let port = listener.local_addr()?.port();
+    let render = state.metrics.clone();
+    let access = config
+        .metrics_token
+        .clone()
+        .map_or(MetricsAccess::Open, MetricsAccess::Token);
+    let server =
+        HttpServer::new(move || partneros_http::metrics_app(render.clone(), access.clone()))
+            .workers(1)
+            // Stopped with the API server (`run_until_stopped`), not on its own.
+            .disable_signals()
+            .listen(listener)?
+            .run();
+    Ok(Some((port, server)))
 }
 
 impl Application {
@@ -265,6 +315,7 @@ impl Application {
         .shutdown_timeout(30)
         .listen(listener)?;
         server = server.workers(config.http_workers());
+        let metrics = metrics_server(config, &state)?;
         let workers = crate::workers::Workers::start(
             state.analysis.clone(),
             config.analysis_workers,
@@ -273,6 +324,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            metrics,
             workers,
             database: services.database,
             state,
@@ -283,9 +335,32 @@ impl Application {
         self.port
     }
 
+    /// The metrics listener's port, when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGTERM/SIGINT, then stops accepting and lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
+        let (metrics_handle, metrics) = match self.metrics {
+            Some((_, server)) => (Some(server.handle()), Some(server)),
+            None => (None, None),
+        };
+        let api = async {
+            let served = self.server.await;
+            if let Some(handle) = metrics_handle {
+                handle.stop(true).await;
+            }
+            served
+        };
+        let metrics = async {
+            if let Some(server) = metrics
+                && let Err(e) = server.await
+            {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        };
+        let (served, ()) = tokio::join!(api, metrics);
         // The server has drained its requests; let the workers finish their jobs too.
         self.workers.stop(std::time::Duration::from_secs(60)).await;
         served
@@ -362,6 +437,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
             "TURNSTILE_SECRET_KEY is not set: public application forms are not protected by a captcha"
         );
     }
+    if config.mode == Mode::Production
+        && config.metrics_addr.is_none()
+        && config.metrics_token.is_none()
+    {
+        tracing::warn!("neither METRICS_ADDR nor METRICS_TOKEN is set: /metrics is not served");
+    }
     let app = Application::build(config, services)?;
     // Expired rate-limit hits are purged here, off the request path (every instance does it;
     // the deletes are idempotent). The longest window is the analysis limits' day.
@@ -387,6 +468,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
             }
         }
     });
+    if let (Some(addr), Some(port)) = (config.metrics_addr, app.metrics_port()) {
+        tracing::info!(address = %std::net::SocketAddr::new(addr.ip(), port), "serving /metrics");
+    }
     tracing::info!(
         address = %format!("{}:{}", config.host, app.port()),
         database = %crate::database::redact(&url),

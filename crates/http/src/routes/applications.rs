@@ -570,7 +570,8 @@ pub async fn reject_submission(
         (status = 404, description = "Unknown, draft or closed", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
-#[get("/partners/applications/public/{slug}")]
+// Mounted in the scope `/api/partners/applications/public` (see `routes_of`).
+#[get("/{slug}")]
 pub async fn public_application(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -603,7 +604,8 @@ pub async fn public_application(
         (status = 502, description = "The captcha service is unreachable; nothing was recorded", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
-#[post("/partners/applications/submit")]
+// Mounted as the scope `/api/partners/applications/submit` (see `routes_of`).
+#[post("")]
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,

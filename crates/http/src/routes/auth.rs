@@ -1,5 +1,6 @@
 //! Sign-up, sign-in, sign-out, the current session and the active organization.
 
+use crate::browser::NotCrossOrigin;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, MaybeCaller, SESSION_COOKIE, client_info};
@@ -38,7 +39,7 @@ pub(crate) fn signed_in(state: &AppState, signed: SignedIn) -> HttpResponse {
     responses(
         (status = 200, description = "Account created and signed in; sets the `session_token` cookie", body = SignedInResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 403, description = "Sign-up is disabled (`SIGNUP_ENABLED=false`)", body = ErrorBody),
+        (status = 403, description = "Sign-up is disabled (`SIGNUP_ENABLED=false`), or a page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 409, description = "The email already has an account", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -49,6 +50,7 @@ pub(crate) fn signed_in(state: &AppState, signed: SignedIn) -> HttpResponse {
 #[post("/auth/sign-up/email")]
 pub async fn sign_up(
     state: web::Data<AppState>,
+    _: NotCrossOrigin,
     req: HttpRequest,
     body: Json<SignUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -67,6 +69,7 @@ pub async fn sign_up(
         (status = 200, description = "Signed in; sets the `session_token` cookie", body = SignedInResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
+        (status = 403, description = "A page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "5 attempts for this email, or the per-address limit, within 15 minutes (a success forgives the email's); see `Retry-After`", body = ErrorBody),
@@ -76,6 +79,7 @@ pub async fn sign_up(
 #[post("/auth/sign-in/email")]
 pub async fn sign_in(
     state: web::Data<AppState>,
+    _: NotCrossOrigin,
     req: HttpRequest,
     body: Json<SignInRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -168,7 +172,7 @@ pub async fn set_active(
         (status = 200, description = "Joined the organization. A new account (or a partner contact setting its password) is signed in: `token` and the `session_token` cookie. An account that has a password must be signed in to accept: its session switches to the organization and no new token is issued.", body = AcceptedResponse),
         (status = 400, description = "Invalid input (e.g. a password is needed for a new account)", body = ErrorBody),
         (status = 401, description = "The invitation is for an account that has a password: sign in as it, then accept (a token alone never signs into an existing account); or a presented credential is not live", body = ErrorBody),
-        (status = 403, description = "Signed in as another account than the invited one", body = ErrorBody),
+        (status = 403, description = "Signed in as another account than the invited one, or a page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 404, description = "Unknown, used, revoked or expired invitation", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -179,6 +183,7 @@ pub async fn set_active(
 #[post("/auth/invitations/accept")]
 pub async fn accept_invitation(
     state: web::Data<AppState>,
+    _: NotCrossOrigin,
     req: HttpRequest,
     caller: MaybeCaller,
     body: Json<AcceptInvitationRequest>,

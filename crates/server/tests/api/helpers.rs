@@ -43,6 +43,8 @@ pub struct TestApp {
     pub address: String,
     /// Every message the app mailed.
     pub mail: Arc<SentMail>,
+    /// The metrics listener, when the configuration sets `metrics_addr`.
+    pub metrics_address: Option<String>,
     /// The local file store of this app.
     pub files: tempfile::TempDir,
     pub db: TestDatabase,
@@ -201,6 +203,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let services = services(&config, &url, clock.clone(), externals).expect("services");
     let app = Application::build(&config, services).expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -209,6 +214,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     TestApp {
         address,
         mail,
+        metrics_address,
         files,
         db,
         clock,

@@ -4,6 +4,7 @@ mod analysis;
 mod applications;
 mod auth;
 mod banners;
+mod browser_security;
 mod helpers;
 mod legal_templates;
 mod matrix;
