@@ -328,17 +328,26 @@ pub trait RateLimiter: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<RateDecision, StoreError>;
 
-    /// Like `hit`, but counts nothing: whether a hit would be allowed.
-    async fn peek(
+    /// Reserves an attempt in `bucket`, like `hit`: counted at once, so concurrent attempts
+    /// cannot all pass. The reservation is then settled with [`RateLimiter::settle`]; one that
+    /// never is (its request died with the database, say) stops counting after `lease`.
+    async fn reserve(
         &self,
         bucket: &str,
         limit: u32,
         window: Duration,
+        lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<RateDecision, StoreError>;
 
-    /// Counts a hit unconditionally.
-    async fn record(&self, bucket: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Settles one reservation made at `at` in `bucket`: `counted` keeps it for the whole
+    /// window, otherwise it is removed.
+    async fn settle(
+        &self,
+        bucket: &str,
+        at: DateTime<Utc>,
+        counted: bool,
+    ) -> Result<(), StoreError>;
 
     /// Forgets every hit of `bucket`.
     async fn clear(&self, bucket: &str) -> Result<(), StoreError>;

@@ -30,15 +30,14 @@ pub struct FileMailer {
 }
 
 impl FileMailer {
-    /// Creates the directory when missing.
-    pub fn new(dir: impl Into<PathBuf>, from: Mailbox) -> std::io::Result<Self> {
+    /// The directory is created with the first message.
+    pub fn new(dir: impl Into<PathBuf>, from: Mailbox) -> Self {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
-        Ok(Self {
+        Self {
             transport: AsyncFileTransport::new(&dir),
             dir,
             from,
-        })
+        }
     }
 }
 
@@ -46,6 +45,9 @@ impl FileMailer {
 impl Mailer for FileMailer {
     async fn send(&self, mail: OutgoingMail) -> Result<(), MailError> {
         let message = message(&self.from, &mail)?;
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| MailError(Box::new(e)))?;
         let id = self
             .transport
             .send(message)
@@ -67,8 +69,11 @@ mod tests {
         let mailer = FileMailer::new(
             dir.path().join("mail"),
             "PartnerOS <no-reply@partneros.local>".parse().unwrap(),
-        )
-        .unwrap();
+        );
+        assert!(
+            !dir.path().join("mail").exists(),
+            "created with the first message"
+        );
         mailer
             .send(OutgoingMail {
                 to: "ann@example.com".into(),
@@ -102,8 +107,7 @@ mod tests {
     #[tokio::test]
     async fn an_invalid_recipient_is_an_error_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let mailer =
-            FileMailer::new(dir.path(), "no-reply@partneros.local".parse().unwrap()).unwrap();
+        let mailer = FileMailer::new(dir.path(), "no-reply@partneros.local".parse().unwrap());
         let err = mailer
             .send(OutgoingMail {
                 to: "not an address".into(),

@@ -14,14 +14,22 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use partneros_domain::StoreError;
 use partneros_domain::ports::{RateDecision, RateLimiter};
 
+/// Hits of `bucket` since `since` that count: settled ones, and pending ones younger than
+/// `cutoff` (an unsettled reservation lapses).
 async fn window(
     conn: &mut AsyncPgConnection,
     bucket: &str,
     since: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
 ) -> Result<(i64, Option<DateTime<Utc>>), diesel::result::Error> {
     rate_limit_hits::table
         .filter(rate_limit_hits::bucket.eq(bucket))
         .filter(rate_limit_hits::hit_at.gt(since))
+        .filter(
+            rate_limit_hits::pending
+                .eq(false)
+                .or(rate_limit_hits::hit_at.gt(cutoff)),
+        )
         .select((
             diesel::dsl::count_star(),
             diesel::dsl::min(rate_limit_hits::hit_at),
@@ -40,6 +48,18 @@ pub(crate) async fn hit_on(
     window_len: Duration,
     now: DateTime<Utc>,
 ) -> Result<RateDecision, diesel::result::Error> {
+    count_and_record(conn, bucket, limit, window_len, None, now).await
+}
+
+/// `hit_on`, recording the hit as pending (a reservation lapsing after `lease`) when asked.
+async fn count_and_record(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    limit: u32,
+    window_len: Duration,
+    lease: Option<Duration>,
+    now: DateTime<Utc>,
+) -> Result<RateDecision, diesel::result::Error> {
     conn.batch_execute(&format!(
         "SELECT pg_advisory_xact_lock({})",
         lock_key(bucket)
@@ -48,11 +68,17 @@ pub(crate) async fn hit_on(
     // Expired hits are not counted (the window filters them); they are purged in the
     // background rather than on this hot path.
     let since = now - window_len;
+    let cutoff = lease.map_or(since, |l| now - l);
     // Count and record in one statement (the lock makes it atomic); the window is read again
     // only when the hit is refused, to say when to retry.
     let recent = rate_limit_hits::table
         .filter(rate_limit_hits::bucket.eq(bucket))
         .filter(rate_limit_hits::hit_at.gt(since))
+        .filter(
+            rate_limit_hits::pending
+                .eq(false)
+                .or(rate_limit_hits::hit_at.gt(cutoff)),
+        )
         .count()
         .single_value()
         .assume_not_null();
@@ -61,16 +87,21 @@ pub(crate) async fn hit_on(
             diesel::select((
                 bucket.into_sql::<diesel::sql_types::Text>(),
                 now.into_sql::<diesel::sql_types::Timestamptz>(),
+                lease.is_some().into_sql::<diesel::sql_types::Bool>(),
             ))
             .filter(recent.lt(i64::from(limit))),
         )
-        .into_columns((rate_limit_hits::bucket, rate_limit_hits::hit_at))
+        .into_columns((
+            rate_limit_hits::bucket,
+            rate_limit_hits::hit_at,
+            rate_limit_hits::pending,
+        ))
         .execute(conn)
         .await?;
     if recorded == 1 {
         return Ok(RateDecision::Allowed);
     }
-    let (count, oldest) = window(conn, bucket, since).await?;
+    let (count, oldest) = window(conn, bucket, since, cutoff).await?;
     Ok(decide(
         count.max(i64::from(limit)),
         oldest,
@@ -133,25 +164,43 @@ impl RateLimiter for Database {
         Ok(decision)
     }
 
-    async fn peek(
+    async fn reserve(
         &self,
         bucket: &str,
         limit: u32,
         window_len: Duration,
+        lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<RateDecision, StoreError> {
         let mut conn = self.conn().await?;
-        let (count, oldest) = window(&mut conn, bucket, now - window_len).await.store()?;
-        Ok(decide(count, oldest, limit, window_len, now))
+        let bucket = bucket.to_owned();
+        let decision = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                Ok(count_and_record(conn, &bucket, limit, window_len, Some(lease), now).await?)
+            })
+            .await?;
+        Ok(decision)
     }
 
-    async fn record(&self, bucket: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn settle(
+        &self,
+        bucket: &str,
+        at: DateTime<Utc>,
+        counted: bool,
+    ) -> Result<(), StoreError> {
+        use diesel::sql_types::{Text, Timestamptz};
+        // Reservations of one bucket made at the same instant are interchangeable: settle one.
+        let one = "(SELECT ctid FROM rate_limit_hits \
+                   WHERE bucket = $1 AND hit_at = $2 AND pending LIMIT 1)";
+        let sql = if counted {
+            format!("UPDATE rate_limit_hits SET pending = false WHERE ctid = {one}")
+        } else {
+            format!("DELETE FROM rate_limit_hits WHERE ctid = {one}")
+        };
         let mut conn = self.conn().await?;
-        diesel::insert_into(rate_limit_hits::table)
-            .values((
-                rate_limit_hits::bucket.eq(bucket),
-                rate_limit_hits::hit_at.eq(now),
-            ))
+        diesel::sql_query(sql)
+            .bind::<Text, _>(bucket)
+            .bind::<Timestamptz, _>(at)
             .execute(&mut conn)
             .await
             .store()?;

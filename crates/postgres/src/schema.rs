@@ -145,6 +145,7 @@ diesel::table! {
     rate_limit_hits (bucket, hit_at) {
         bucket -> Text,
         hit_at -> Timestamptz,
+        pending -> Bool,
     }
 }
 

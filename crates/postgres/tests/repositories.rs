@@ -1557,14 +1557,19 @@ async fn concurrent_hits_allow_exactly_the_limit() {
         store.hit("sign-in:b", 10, window, now).await.unwrap(),
         RateDecision::Allowed
     );
+    // A refused hit records nothing and says when the oldest leaves the window.
     assert_eq!(
         store
-            .peek("sign-in:a", 10, window, now + Duration::seconds(20))
+            .hit("sign-in:a", 10, window, now + Duration::seconds(20))
             .await
             .unwrap(),
         RateDecision::Limited {
             retry_after_secs: 40
         }
+    );
+    assert_eq!(
+        count(&db, "rate_limit_hits WHERE bucket = 'sign-in:a'").await,
+        10
     );
     // Once the window has passed, hits are allowed again.
     assert_eq!(
@@ -1574,18 +1579,57 @@ async fn concurrent_hits_allow_exactly_the_limit() {
             .unwrap(),
         RateDecision::Allowed
     );
+}
 
-    // peek counts nothing.
-    for _ in 0..3 {
-        assert_eq!(
-            store.peek("sign-in:c", 1, window, now).await.unwrap(),
-            RateDecision::Allowed
-        );
+#[tokio::test]
+async fn reservations_count_at_once_and_settle_as_failures_releases_or_lapses() {
+    let (db, store) = setup().await;
+    let now = t0();
+    let (window, lease) = (Duration::minutes(15), Duration::minutes(2));
+    // A concurrent burst: exactly the limit is reserved.
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.reserve("acct", 3, window, lease, now).await })
+        })
+        .collect();
+    let mut reserved = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap() == RateDecision::Allowed {
+            reserved += 1;
+        }
     }
+    assert_eq!(reserved, 3);
+    // One is a failure (kept), one had no verdict (released), one is never settled.
+    store.settle("acct", now, true).await.unwrap();
+    store.settle("acct", now, false).await.unwrap();
+    assert_eq!(count(&db, "rate_limit_hits WHERE bucket = 'acct'").await, 2);
+    let later = now + Duration::seconds(30);
     assert_eq!(
-        count(&db, "rate_limit_hits WHERE bucket = 'sign-in:c'").await,
-        0
+        store
+            .reserve("acct", 3, window, lease, later)
+            .await
+            .unwrap(),
+        RateDecision::Allowed,
+        "the released place is free again"
     );
+    store.settle("acct", later, true).await.unwrap();
+    // Past the lease the unsettled reservation lapses; the two failures still count.
+    let after_lease = now + lease + Duration::seconds(1);
+    assert_eq!(
+        store
+            .reserve("acct", 3, window, lease, after_lease)
+            .await
+            .unwrap(),
+        RateDecision::Allowed
+    );
+    assert!(matches!(
+        store
+            .reserve("acct", 3, window, lease, after_lease)
+            .await
+            .unwrap(),
+        RateDecision::Limited { .. }
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1613,10 +1657,11 @@ async fn purging_removes_only_expired_rate_limit_hits() {
     let db = partneros_postgres::connect(test_db.url(), &partneros_postgres::PoolConfig::default())
         .unwrap();
     let now = chrono::Utc::now();
-    db.record("old", now - chrono::Duration::hours(2))
+    let day = chrono::Duration::days(1);
+    db.hit("old", 10, day, now - chrono::Duration::hours(2))
         .await
         .unwrap();
-    db.record("new", now - chrono::Duration::minutes(5))
+    db.hit("new", 10, day, now - chrono::Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!(

@@ -123,16 +123,13 @@ impl Externals {
         } else {
             Arc::new(partneros_web_fetch::NoScraping)
         };
-        let mailer = Arc::new(
-            partneros_mail::FileMailer::new(
-                &config.mail_dir,
-                config
-                    .mail_from
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?,
-            )
-            .with_context(|| format!("MAIL_DIR {}", config.mail_dir.display()))?,
-        );
+        let mailer = Arc::new(partneros_mail::FileMailer::new(
+            &config.mail_dir,
+            config
+                .mail_from
+                .parse()
+                .map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?,
+        ));
         Ok(Self {
             esign,
             files,

@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 pub const SIGN_IN_FAILURES: u32 = 5;
 pub const SIGN_IN_WINDOW: Duration = Duration::minutes(15);
 pub const SIGN_UP_WINDOW: Duration = Duration::hours(1);
+/// How long an unsettled sign-in reservation counts (longer than any sign-in takes).
+pub const SIGN_IN_LEASE: Duration = Duration::minutes(2);
 
 /// Per-client-address limits of the password endpoints (IPv6 clients count by their /64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +177,9 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     signup_enabled: bool,
     limits: AuthLimits,
+    /// Sign-in reservations whose release failed (the database was away): released before the
+    /// next reservation, so an outage leaves no attempt counted that was not a guess.
+    unreleased: Mutex<Vec<(String, chrono::DateTime<chrono::Utc>)>>,
     /// A hash verified against when the email is unknown, so both failures take as long.
     dummy_hash: Mutex<Option<String>>,
 }
@@ -197,6 +202,7 @@ impl AuthService {
             clock,
             signup_enabled,
             limits,
+            unreleased: Mutex::new(Vec::new()),
             dummy_hash: Mutex::new(None),
         }
     }
@@ -278,37 +284,58 @@ impl AuthService {
             return Err(SignInError::Invalid(errors));
         };
         let now = self.clock.now();
-        // Each attempt reserves its place in both windows before the password is checked, so a
-        // burst of concurrent guesses gets no more than the limit between them (a check-then-
-        // record would let every request of the burst through the check).
+        // Every attempt counts against its address. Against the account, each attempt reserves
+        // its place before the password is checked, so a burst of concurrent guesses gets no
+        // more than the limit between them (check-then-record would let the whole burst through
+        // the check); the reservation then stays as a failure only for a wrong password.
         let address = format!("sign-in-address:{}", client.address_key());
-        let account = format!("sign-in:{}", email.normalized());
-        for (bucket, limit) in [
-            (&address, self.limits.sign_ins_per_address),
-            (&account, SIGN_IN_FAILURES),
-        ] {
-            if let RateDecision::Limited { retry_after_secs } =
-                self.limiter.hit(bucket, limit, SIGN_IN_WINDOW, now).await?
-            {
-                return Err(SignInError::Throttled { retry_after_secs });
-            }
+        if let RateDecision::Limited { retry_after_secs } = self
+            .limiter
+            .hit(
+                &address,
+                self.limits.sign_ins_per_address,
+                SIGN_IN_WINDOW,
+                now,
+            )
+            .await?
+        {
+            return Err(SignInError::Throttled { retry_after_secs });
         }
-        let found = self.identity.find_user_by_email(&email).await?;
-        let secret = Secret::new(password);
-        let verified = match found.as_ref().and_then(|u| u.password_hash.clone()) {
-            Some(hash) => self.hasher.verify(secret, hash).await?,
-            None => {
-                let dummy = self.dummy_hash().await?;
-                let _ = self.hasher.verify(secret, dummy).await?;
-                false
+        let account = format!("sign-in:{}", email.normalized());
+        self.release_unreleased().await;
+        if let RateDecision::Limited { retry_after_secs } = self
+            .limiter
+            .reserve(
+                &account,
+                SIGN_IN_FAILURES,
+                SIGN_IN_WINDOW,
+                SIGN_IN_LEASE,
+                now,
+            )
+            .await?
+        {
+            return Err(SignInError::Throttled { retry_after_secs });
+        }
+        let user = match self.check_password(&email, password).await {
+            Ok(Some(user)) => user,
+            Ok(None) => {
+                if let Err(e) = self.limiter.settle(&account, now, true).await {
+                    // Still counted until its lease ends.
+                    tracing::warn!(error = %e, "recording a failed sign-in failed");
+                }
+                return Err(SignInError::InvalidCredentials);
             }
-        };
-        let user = match (verified, found) {
-            (true, Some(found)) => found.user,
-            _ => return Err(SignInError::InvalidCredentials),
+            Err(e) => {
+                // No verdict on the password (the database or the hasher failed): not a guess.
+                self.release(account, now).await;
+                return Err(e);
+            }
         };
         // The account's owner is back: their earlier mistakes no longer count against them.
-        self.limiter.clear(&account).await?;
+        if let Err(e) = self.limiter.clear(&account).await {
+            self.release(account, now).await;
+            return Err(e.into());
+        }
         let active = self.default_organization(user.id).await?;
         let session = NewSession::start(user.id, active, now, client);
         let token = session.token.token.clone();
@@ -319,6 +346,42 @@ impl AuthService {
             session: view,
             token,
         })
+    }
+
+    /// Releases a reservation that turned out not to be a guess; if the store cannot be reached,
+    /// it is kept to be released before the next reservation (or it lapses with its lease).
+    async fn release(&self, bucket: String, at: chrono::DateTime<chrono::Utc>) {
+        if let Err(e) = self.limiter.settle(&bucket, at, false).await {
+            tracing::warn!(error = %e, "releasing a sign-in reservation failed; retried later");
+            self.unreleased.lock().expect("poisoned").push((bucket, at));
+        }
+    }
+
+    async fn release_unreleased(&self) {
+        let pending = std::mem::take(&mut *self.unreleased.lock().expect("poisoned"));
+        for (bucket, at) in pending {
+            self.release(bucket, at).await;
+        }
+    }
+
+    /// The account when the password is its own; `None` for a wrong password or an unknown
+    /// email, which costs the same hash verification.
+    async fn check_password(
+        &self,
+        email: &Email,
+        password: &str,
+    ) -> Result<Option<User>, SignInError> {
+        let found = self.identity.find_user_by_email(email).await?;
+        let secret = Secret::new(password);
+        let verified = match found.as_ref().and_then(|u| u.password_hash.clone()) {
+            Some(hash) => self.hasher.verify(secret, hash).await?,
+            None => {
+                let dummy = self.dummy_hash().await?;
+                let _ = self.hasher.verify(secret, dummy).await?;
+                false
+            }
+        };
+        Ok(found.filter(|_| verified).map(|f| f.user))
     }
 
     async fn default_organization(
@@ -512,6 +575,78 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_attempt_without_a_verdict_releases_its_reservation() {
+        let mut m = Mocks::new();
+        m.limiter
+            .expect_hit()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        m.limiter
+            .expect_reserve()
+            .returning(|_, _, _, _, _| Ok(RateDecision::Allowed));
+        m.identity
+            .expect_find_user_by_email()
+            .returning(|_| Err(StoreError::Unavailable("down".into())));
+        m.limiter
+            .expect_settle()
+            .withf(|bucket, _, counted| bucket == "sign-in:jane@example.com" && !*counted)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let err = m
+            .service(true)
+            .sign_in("jane@example.com", "password1", &ClientInfo::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn a_release_that_failed_is_retried_before_the_next_reservation() {
+        let mut m = Mocks::new();
+        let mut seq = mockall::Sequence::new();
+        m.limiter
+            .expect_hit()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        m.identity
+            .expect_find_user_by_email()
+            .returning(|_| Err(StoreError::Unavailable("down".into())));
+        // First sign-in: reserved, no verdict, and the release fails too.
+        m.limiter
+            .expect_reserve()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _, _, _| Ok(RateDecision::Allowed));
+        m.limiter
+            .expect_settle()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
+        // Second sign-in: the stale reservation is released before reserving again.
+        m.limiter
+            .expect_settle()
+            .withf(|bucket, _, counted| bucket == "sign-in:jane@example.com" && !*counted)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _| Ok(()));
+        m.limiter
+            .expect_reserve()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _, _, _| {
+                Ok(RateDecision::Limited {
+                    retry_after_secs: 5,
+                })
+            });
+        let svc = m.service(true);
+        for _ in 0..2 {
+            assert!(
+                svc.sign_in("jane@example.com", "password1", &ClientInfo::default())
+                    .await
+                    .is_err()
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_busy_address_is_refused_before_any_sign_in_work() {
         let mut m = Mocks::new();
         m.limiter
@@ -615,10 +750,17 @@ mod tests {
             .times(1)
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         m.limiter
-            .expect_hit()
-            .withf(|bucket, limit, _, _| bucket == "sign-in:jane@example.com" && *limit == 5)
+            .expect_reserve()
+            .withf(|bucket, limit, _, lease, _| {
+                bucket == "sign-in:jane@example.com" && *limit == 5 && *lease == SIGN_IN_LEASE
+            })
             .times(1)
-            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+            .returning(|_, _, _, _, _| Ok(RateDecision::Allowed));
+        m.limiter
+            .expect_settle()
+            .withf(|bucket, _, counted| bucket == "sign-in:jane@example.com" && *counted)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
         m.identity.expect_find_user_by_email().returning(|_| {
             Ok(Some(UserWithPassword {
                 user: user(),
@@ -630,7 +772,7 @@ mod tests {
             user_agent: None,
             ip_address: Some("203.0.113.9".into()),
         };
-        // Nothing is cleared: the attempt stays counted.
+        // The reservation stays, as a failure; nothing is cleared.
         let err = m
             .service(true)
             .sign_in("Jane@Example.com", "wrong-password", &client)
@@ -644,8 +786,17 @@ mod tests {
         let mut m = Mocks::new();
         m.limiter
             .expect_hit()
-            .times(2)
+            .times(1)
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        m.limiter
+            .expect_reserve()
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(RateDecision::Allowed));
+        m.limiter
+            .expect_settle()
+            .withf(|_, _, counted| *counted)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
         m.identity
             .expect_find_user_by_email()
             .returning(|_| Ok(None));
@@ -670,9 +821,9 @@ mod tests {
             .withf(|bucket, _, _, _| bucket.starts_with("sign-in-address:"))
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         m.limiter
-            .expect_hit()
-            .withf(|bucket, _, _, _| bucket == "sign-in:jane@example.com")
-            .returning(|_, _, _, _| {
+            .expect_reserve()
+            .withf(|bucket, _, _, _, _| bucket == "sign-in:jane@example.com")
+            .returning(|_, _, _, _, _| {
                 Ok(RateDecision::Limited {
                     retry_after_secs: 42,
                 })
@@ -695,6 +846,9 @@ mod tests {
         m.limiter
             .expect_hit()
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        m.limiter
+            .expect_reserve()
+            .returning(|_, _, _, _, _| Ok(RateDecision::Allowed));
         m.identity.expect_find_user_by_email().returning(move |_| {
             Ok(Some(UserWithPassword {
                 user: u.clone(),

@@ -61,16 +61,8 @@ fn submission(form: &Form, email: &str) -> Value {
 }
 
 async fn submit_from(app: &TestApp, body: Value, ip: &str) -> Res {
-    read(
-        app.http
-            .post(format!("{}/api/partners/applications/submit", app.address))
-            .header("x-forwarded-for", ip)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    app.post_from("/api/partners/applications/submit", ip, body)
+        .await
 }
 
 #[tokio::test]

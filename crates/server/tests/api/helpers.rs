@@ -183,7 +183,6 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.analysis_workers = options.analysis_workers;
     config.analysis_poll = std::time::Duration::from_millis(50);
     config.database_url = Some(url.clone());
-    config.mail_dir = files.path().join("mail");
     (options.config)(&mut config);
     let mut externals = Externals::from_config(&config).expect("externals");
     let mail = Arc::new(SentMail::default());
@@ -292,6 +291,20 @@ impl TestApp {
 
     pub async fn get(&self, path: &str, token: &str) -> Res {
         self.call(Method::GET, path, Some(token), None).await
+    }
+
+    /// Posts JSON as a client at `ip` behind one trusted proxy (`X-Forwarded-For`).
+    pub async fn post_from(&self, path: &str, ip: &str, body: Value) -> Res {
+        read(
+            self.http
+                .post(format!("{}{path}", self.address))
+                .header("x-forwarded-for", ip)
+                .json(&body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Res {

@@ -261,19 +261,6 @@ async fn a_burst_of_wrong_passwords_gets_at_most_five_guesses() {
     );
 }
 
-async fn post_from(app: &TestApp, path: &str, ip: &str, body: serde_json::Value) -> Res {
-    read(
-        app.http
-            .post(format!("{}{path}", app.address))
-            .header("x-forwarded-for", ip)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn password_endpoints_are_limited_per_address_and_ipv6_by_its_64() {
     let app = spawn_app_with(Options {
@@ -291,19 +278,13 @@ async fn password_endpoints_are_limited_per_address_and_ipv6_by_its_64() {
         |i: u32| json!({"name": "N", "email": format!("u{i}@example.com"), "password": PASSWORD});
     // Two sign-ups from one /64, with different addresses in it: the third is refused.
     assert_eq!(
-        post_from(
-            &app,
-            "/api/auth/sign-up/email",
-            "2001:db8:1:2::1",
-            sign_up(1)
-        )
-        .await
-        .status,
+        app.post_from("/api/auth/sign-up/email", "2001:db8:1:2::1", sign_up(1))
+            .await
+            .status,
         200
     );
     assert_eq!(
-        post_from(
-            &app,
+        app.post_from(
             "/api/auth/sign-up/email",
             "2001:db8:1:2:ffff::9",
             sign_up(2)
@@ -312,25 +293,20 @@ async fn password_endpoints_are_limited_per_address_and_ipv6_by_its_64() {
         .status,
         200
     );
-    let res = post_from(
-        &app,
-        "/api/auth/sign-up/email",
-        "2001:db8:1:2:abcd::1",
-        sign_up(3),
-    )
-    .await;
+    let res = app
+        .post_from(
+            "/api/auth/sign-up/email",
+            "2001:db8:1:2:abcd::1",
+            sign_up(3),
+        )
+        .await;
     assert_eq!((res.status.as_u16(), res.code()), (429, "rate_limited"));
     assert!(res.headers.contains_key("retry-after"));
     // Another /64 is another client.
     assert_eq!(
-        post_from(
-            &app,
-            "/api/auth/sign-up/email",
-            "2001:db8:1:3::1",
-            sign_up(4)
-        )
-        .await
-        .status,
+        app.post_from("/api/auth/sign-up/email", "2001:db8:1:3::1", sign_up(4))
+            .await
+            .status,
         200
     );
 
@@ -339,16 +315,18 @@ async fn password_endpoints_are_limited_per_address_and_ipv6_by_its_64() {
         |i: u32| json!({"email": format!("nobody{i}@example.com"), "password": "wrong-password"});
     for i in 0..3 {
         assert_eq!(
-            post_from(&app, "/api/auth/sign-in/email", "203.0.113.5", sign_in(i))
+            app.post_from("/api/auth/sign-in/email", "203.0.113.5", sign_in(i))
                 .await
                 .status,
             401
         );
     }
-    let res = post_from(&app, "/api/auth/sign-in/email", "203.0.113.5", sign_in(9)).await;
+    let res = app
+        .post_from("/api/auth/sign-in/email", "203.0.113.5", sign_in(9))
+        .await;
     assert_eq!(res.status, 429);
     assert_eq!(
-        post_from(&app, "/api/auth/sign-in/email", "203.0.113.6", sign_in(9))
+        app.post_from("/api/auth/sign-in/email", "203.0.113.6", sign_in(9))
             .await
             .status,
         401

@@ -56,7 +56,9 @@ impl Outcome {
 struct Load {
     app: Arc<TestApp>,
     token: String,
-    email: String,
+    /// One account per load client: sign-in attempts of one account are reserved before the
+    /// password is checked, so more than five at once would be refused (429) by design.
+    emails: Vec<String>,
     partner_id: String,
     stop: AtomicBool,
 }
@@ -85,7 +87,7 @@ async fn send(load: &Load, op: &'static str, n: usize) -> Outcome {
         }
         _ => http
             .post(format!("{base}/api/auth/sign-in/email"))
-            .json(&json!({"email": load.email, "password": PASSWORD})),
+            .json(&json!({"email": load.emails[n / 100_000], "password": PASSWORD})),
     };
     let started = Instant::now();
     let res = req.timeout(HANG).send().await;
@@ -166,14 +168,21 @@ struct Run {
 /// `/healthz` 200, each within `bound`.
 async fn fault_under_load(link: Link, lasting: Duration, bound: Duration) -> Run {
     let (app, proxy) = app_behind_proxy().await;
-    let Owner { token, .. } = app.owner("load").await;
+    let owner = app.owner("load").await;
+    let mut emails = Vec::new();
+    for id in 0..10 {
+        let tag = format!("load{id}");
+        app.member(&owner, "viewer", &tag).await;
+        emails.push(format!("viewer-{tag}@example.com"));
+    }
+    let Owner { token, .. } = owner;
     let seeded = app
         .create_partner(&token, "Seeded", Some("seeded.example"))
         .await;
     let load = Arc::new(Load {
         app: Arc::new(app),
         token,
-        email: "owner-load@example.com".into(),
+        emails,
         partner_id: seeded["id"].as_str().unwrap().to_owned(),
         stop: AtomicBool::new(false),
     });

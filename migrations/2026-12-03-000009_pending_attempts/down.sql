@@ -1,0 +1,1 @@
+ALTER TABLE rate_limit_hits DROP COLUMN pending;
