@@ -23,12 +23,14 @@ fmt:
 migrate:
     cargo run -p partneros-server -- migrate
 
-# Benchmarks: reads vs /healthz and pgbench; submissions vs pgbench; memory under uploads.
+# Benchmarks: reads vs /healthz and pgbench; submissions vs pgbench; memory under uploads and
+# under a sign-in flood.
 bench:
     bash scripts/bench-read.sh
     bash scripts/bench-submit.sh
     bash scripts/bench-upload-memory.sh
     bash scripts/bench-analyze.sh
+    bash scripts/bench-signin-flood.sh
 
 # Everything CI runs.
 ci:

@@ -36,7 +36,7 @@ log "starting partneros on ${BASE}"
 env DATABASE_URL="${PG_URL}/${DB}" HOST=127.0.0.1 PORT="${PORT}" APP_ENV=development \
   BOOTSTRAP_EMAIL="${EMAIL}" BOOTSTRAP_PASSWORD="${PASSWORD}" BOOTSTRAP_ORGANIZATION="Fuzz One" \
   ANALYSIS_WORKERS=0 ANALYSIS_SCRAPE=false RUST_LOG=warn \
-  "target/${PROFILE}/partneros" serve >"${WORK}/server.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/${PROFILE}/partneros" serve >"${WORK}/server.log" 2>&1 &
 SERVER_PID=$!
 for i in $(seq 1 60); do
   kill -0 "${SERVER_PID}" 2>/dev/null || die "server exited during startup"

@@ -371,13 +371,14 @@ pub struct CreateApiKeyRequest {
     pub role: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedApiKeyResponse {
     pub api_key: ApiKeyDto,
     /// The secret, shown only now; send it as `Authorization: Bearer <key>`.
     pub key: String,
 }
+redacted_debug!(CreatedApiKeyResponse { api_key; key });
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -623,7 +624,19 @@ mod tests {
                 }
             ),
         ];
-        for s in shown {
+        let key = CreatedApiKeyResponse {
+            api_key: ApiKeyDto {
+                id: Uuid::nil(),
+                name: "crm".into(),
+                role: "member",
+                prefix: "pk_x".into(),
+                created_by: None,
+                created_at: ts(chrono::Utc::now()),
+                last_used_at: None,
+            },
+            key: "pk_hunter2-secret".into(),
+        };
+        for s in shown.into_iter().chain([format!("{key:?}")]) {
             assert!(!s.contains("hunter2"), "{s}");
             assert!(s.contains("<redacted>"), "{s}");
         }
