@@ -59,6 +59,38 @@ pub fn manager(principal: &Principal) -> Result<ActiveMembership, AccessError> {
     }
 }
 
+/// Why an upload was refused before its body was read.
+#[derive(Debug)]
+pub enum UploadRefused {
+    Access(AccessError),
+    RateLimited { retry_after_secs: u64 },
+    Store(crate::StoreError),
+}
+
+/// Admits an upload before any byte of its body is read: a writer of the active organization,
+/// within `per_minute` uploads of `kind` by this user (or API key) in it, counted in the shared
+/// limiter (every admitted request counts).
+pub async fn admit_upload(
+    limiter: &dyn crate::ports::RateLimiter,
+    principal: &Principal,
+    kind: &str,
+    per_minute: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ActiveMembership, UploadRefused> {
+    let m = writer(principal).map_err(UploadRefused::Access)?;
+    let bucket = format!("{kind}:{}:{}", m.organization_id, principal.actor_key());
+    match limiter
+        .hit(&bucket, per_minute, chrono::Duration::minutes(1), now)
+        .await
+        .map_err(UploadRefused::Store)?
+    {
+        crate::ports::RateDecision::Allowed => Ok(m),
+        crate::ports::RateDecision::Limited { retry_after_secs } => {
+            Err(UploadRefused::RateLimited { retry_after_secs })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

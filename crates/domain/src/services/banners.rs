@@ -5,15 +5,14 @@
 //! it to [`BannerService::store`], which judges the bytes, stores the object and, when asked,
 //! points the application at it. A failure after the object was stored removes it again.
 
-use super::access::{self, AccessError};
+use super::access::{self, AccessError, UploadRefused};
 use crate::StoreError;
 use crate::banner::{ImageRejection, inspect_image};
 use crate::clock::Clock;
 use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
 use crate::external::{ObjectStore, StorageError, StorageProvider};
 use crate::identity::{ActiveMembership, Principal};
-use crate::ports::{ApplicationStore, RateDecision, RateLimiter};
-use chrono::Duration;
+use crate::ports::{ApplicationStore, RateLimiter};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -107,23 +106,21 @@ impl BannerService {
     /// Role and rate limit, before any byte of the body is read. Every admitted request counts
     /// towards the limit of its user in its organization, shared by all instances.
     pub async fn admit(&self, principal: &Principal) -> Result<ActiveMembership, BannerError> {
-        let m = access::writer(principal)?;
-        let bucket = format!("banner:{}:{}", m.organization_id, principal.actor_key());
-        match self
-            .limiter
-            .hit(
-                &bucket,
-                UPLOADS_PER_MINUTE,
-                Duration::minutes(1),
-                self.clock.now(),
-            )
-            .await?
-        {
-            RateDecision::Allowed => Ok(m),
-            RateDecision::Limited { retry_after_secs } => {
-                Err(BannerError::RateLimited { retry_after_secs })
+        access::admit_upload(
+            self.limiter.as_ref(),
+            principal,
+            "banner",
+            UPLOADS_PER_MINUTE,
+            self.clock.now(),
+        )
+        .await
+        .map_err(|refused| match refused {
+            UploadRefused::Access(e) => e.into(),
+            UploadRefused::RateLimited { retry_after_secs } => {
+                BannerError::RateLimited { retry_after_secs }
             }
-        }
+            UploadRefused::Store(e) => e.into(),
+        })
     }
 
     pub async fn store(
@@ -202,6 +199,8 @@ mod tests {
     use crate::banner::samples;
     use crate::clock::SystemClock;
     use crate::external::MockObjectStore;
+    use crate::ports::RateDecision;
+    use chrono::Duration;
 
     use crate::ports::{MockApplicationStore, MockRateLimiter};
     use crate::values::Role;

@@ -3,7 +3,7 @@
 //! Creation calls Docuseal first and records afterwards; when recording fails after Docuseal
 //! accepted, the Docuseal template is archived again, so neither side keeps an orphan.
 
-use super::access::{self, AccessError};
+use super::access::{self, AccessError, UploadRefused};
 use crate::StoreError;
 use crate::clock::Clock;
 use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
@@ -11,9 +11,8 @@ use crate::external::{ESignature, ESignatureError, NewSignatureTemplate};
 use crate::identity::Principal;
 use crate::ids::PartnerId;
 use crate::legal::{self, LegalTemplate, MAX_PDF_BYTES, TemplateScope};
-use crate::ports::{LegalTemplateStore, PartnerStore, RateDecision, RateLimiter};
+use crate::ports::{LegalTemplateStore, PartnerStore, RateLimiter};
 use crate::values::BoundedText;
-use chrono::Duration;
 use std::sync::Arc;
 
 /// Template uploads admitted per minute per user (or API key) per organization.
@@ -234,27 +233,22 @@ impl LegalTemplateService {
     /// token lookup, not 20 MiB). Counted per user (or API key) per organization, shared by
     /// every instance.
     pub async fn admit(&self, principal: &Principal) -> Result<(), LegalTemplateError> {
-        let m = access::writer(principal)?;
-        let bucket = format!(
-            "legal-template:{}:{}",
-            m.organization_id,
-            principal.actor_key()
-        );
-        match self
-            .limiter
-            .hit(
-                &bucket,
-                UPLOADS_PER_MINUTE,
-                Duration::minutes(1),
-                self.clock.now(),
-            )
-            .await?
-        {
-            RateDecision::Allowed => Ok(()),
-            RateDecision::Limited { retry_after_secs } => {
-                Err(LegalTemplateError::RateLimited { retry_after_secs })
+        access::admit_upload(
+            self.limiter.as_ref(),
+            principal,
+            "legal-template",
+            UPLOADS_PER_MINUTE,
+            self.clock.now(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|refused| match refused {
+            UploadRefused::Access(e) => e.into(),
+            UploadRefused::RateLimited { retry_after_secs } => {
+                LegalTemplateError::RateLimited { retry_after_secs }
             }
-        }
+            UploadRefused::Store(e) => LegalTemplateError::Store(e),
+        })
     }
 
     pub async fn create(
@@ -391,6 +385,7 @@ mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use crate::external::{MockESignature, SignatureTemplate};
+    use crate::ports::RateDecision;
 
     use crate::ports::{MockLegalTemplateStore, MockPartnerStore, MockRateLimiter};
     use crate::values::Role;
