@@ -1,35 +1,50 @@
-//! The hosted application page: `GET /apply/{slug}` serves one self-contained HTML page that reads
-//! the slug from its own URL, loads the form from `GET /api/partners/applications/public/{slug}`
-//! and submits it to `POST /api/partners/applications/submit`.
+//! The hosted pages, each one self-contained HTML file (no build step):
+//! - `GET /apply/{slug}` reads the slug from its own URL, loads the form from
+//!   `GET /api/partners/applications/public/{slug}` and submits it to
+//!   `POST /api/partners/applications/submit`;
+//! - `GET /accept-invitation?token=…` (the link of invitation mails, `INVITATION_URL`) posts the
+//!   token to `POST /api/auth/invitations/accept` once the invitee clicks, and asks for a new
+//!   account's password or for signing in as the invited account when the answer says so.
 //!
-//! The page is static; the only per-response value is the Content-Security-Policy nonce that lets
-//! its inline `<style>` and `<script>` run. Nothing from the request is written into the page, so
-//! there is nothing to escape. Not part of the OpenAPI document (it is HTML, not the JSON API).
+//! The pages are static; the only per-response value is the Content-Security-Policy nonce that
+//! lets their inline `<style>` and `<script>` run. Nothing from the request is written into a
+//! page, so there is nothing to escape. Not part of the OpenAPI document (HTML, not the JSON API).
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 
 const PAGE: &str = include_str!("../../assets/apply.html");
+const ACCEPT_PAGE: &str = include_str!("../../assets/accept-invitation.html");
 const NONCE_PLACEHOLDER: &str = "{{CSP_NONCE}}";
 /// Cloudflare Turnstile's origin: its script and its challenge iframe.
 const TURNSTILE_ORIGIN: &str = "https://challenges.cloudflare.com";
 
 /// Registers the hosted page; call from the app builder before the default service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(apply_page);
+    cfg.service(apply_page).service(accept_invitation_page);
+}
+
+#[actix_web::get("/accept-invitation")]
+pub async fn accept_invitation_page() -> HttpResponse {
+    page(HttpResponse::Ok(), ACCEPT_PAGE, false)
 }
 
 #[actix_web::get("/apply/{slug}")]
 pub async fn apply_page(slug: web::Path<String>) -> HttpResponse {
     // A slug that cannot exist still gets the page (which then says the form is not available),
     // but with a 404 status so crawlers and monitors see the truth.
-    let mut res = if plausible_slug(&slug) {
+    let res = if plausible_slug(&slug) {
         HttpResponse::Ok()
     } else {
         HttpResponse::NotFound()
     };
+    page(res, PAGE, true)
+}
+
+/// A hosted page with its own nonce; Cloudflare's origin allowed only where Turnstile is used.
+fn page(mut res: actix_web::HttpResponseBuilder, template: &str, turnstile: bool) -> HttpResponse {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let csp = content_security_policy(&nonce);
+    let csp = content_security_policy(&nonce, turnstile);
     res.insert_header((
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -44,20 +59,26 @@ pub async fn apply_page(slug: web::Path<String>) -> HttpResponse {
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     ))
     .insert_header((header::CONTENT_SECURITY_POLICY, csp))
-    .body(PAGE.replace(NONCE_PLACEHOLDER, &nonce))
+    .body(template.replace(NONCE_PLACEHOLDER, &nonce))
 }
 
 /// Inline code runs only with this response's nonce; Turnstile's script (added by the page only
 /// when the form has a site key) and its iframe come from Cloudflare; the page talks to its own
 /// origin only. Banners may live on any http(s) host or be data URLs.
-fn content_security_policy(nonce: &str) -> String {
+fn content_security_policy(nonce: &str, turnstile: bool) -> String {
+    let cloudflare = if turnstile { TURNSTILE_ORIGIN } else { "" };
+    let frames = if turnstile {
+        TURNSTILE_ORIGIN
+    } else {
+        "'none'"
+    };
     format!(
         "default-src 'none'; \
-         script-src 'nonce-{nonce}' {TURNSTILE_ORIGIN}; \
+         script-src 'nonce-{nonce}' {cloudflare}; \
          style-src 'nonce-{nonce}'; \
          img-src 'self' https: http: data:; \
          connect-src 'self'; \
-         frame-src {TURNSTILE_ORIGIN}; \
+         frame-src {frames}; \
          form-action 'self'; \
          base-uri 'none'; \
          object-src 'none'"
@@ -122,6 +143,19 @@ mod tests {
         assert!(csp.contains("connect-src 'self'"));
         assert!(csp.contains("frame-src https://challenges.cloudflare.com"));
         assert!(!csp.contains("unsafe-inline"));
+    }
+
+    #[actix_web::test]
+    async fn serves_the_invitation_page_without_third_party_origins() {
+        let (status, headers, body) = get("/accept-invitation?token=pi_x").await;
+        assert_eq!(status, 200);
+        let csp = header(&headers, header::CONTENT_SECURITY_POLICY);
+        assert!(!csp.contains("cloudflare"), "{csp}");
+        assert!(csp.contains("frame-src 'none'"), "{csp}");
+        assert!(csp.contains("connect-src 'self'"));
+        assert!(!body.contains(NONCE_PLACEHOLDER));
+        assert!(body.contains("/api/auth/invitations/accept"));
+        assert_eq!(header(&headers, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
     }
 
     #[actix_web::test]

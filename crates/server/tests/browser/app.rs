@@ -13,6 +13,8 @@ use std::sync::Arc;
 pub struct TestApp {
     pub address: String,
     pub db: TestDatabase,
+    /// Where the development file mailer writes its `.eml` files.
+    pub mail: tempfile::TempDir,
     http: reqwest::Client,
 }
 
@@ -30,6 +32,8 @@ pub async fn spawn_app() -> TestApp {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),
     ));
+    let mail = tempfile::tempdir().expect("a mail dir");
+    config.mail_dir = mail.path().to_owned();
     let externals = Externals::from_config(&config).expect("externals");
     let services = services(&config, db.url(), clock, externals).expect("services");
     let app = Application::build(&config, services).expect("bind");
@@ -38,6 +42,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         address,
         db,
+        mail,
         http: reqwest::Client::new(),
     }
 }
@@ -55,6 +60,61 @@ impl TestApp {
         let status = res.status().as_u16();
         let body = res.json().await.unwrap_or(Value::Null);
         (status, body)
+    }
+
+    /// Invites `email` to the owner's organization; returns the token of the mailed link, read
+    /// from the `.eml` file the development mailer wrote (quoted-printable).
+    pub async fn invite(&self, owner_token: &str, email: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/organizations/members",
+                Some(owner_token),
+                json!({"email": email, "role": "member"}),
+            )
+            .await;
+        assert_eq!(status, 201, "invite: {body}");
+        let files: Vec<_> = std::fs::read_dir(self.mail.path())
+            .expect("the mail dir")
+            .map(|e| e.expect("an entry").path())
+            .collect();
+        let eml = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).expect("an .eml"))
+            .find(|m| m.contains(&format!("To: {email}")))
+            .unwrap_or_else(|| panic!("no mail to {email} in {files:?}"));
+        let text = eml
+            .replace("=\r\n", "")
+            .replace("=\n", "")
+            .replace("=3D", "=");
+        let start = text.find("token=").expect("a link with a token") + "token=".len();
+        text[start..]
+            .split_whitespace()
+            .next()
+            .expect("the token")
+            .to_owned()
+    }
+
+    /// Signs up a user with a password of their own.
+    pub async fn sign_up(&self, email: &str, password: &str) {
+        let (status, body) = self
+            .post(
+                "/api/auth/sign-up/email",
+                None,
+                json!({"name": "Ivy Invitee", "email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "sign-up: {body}");
+    }
+
+    /// Signs in; the status code.
+    pub async fn sign_in_status(&self, email: &str, password: &str) -> u16 {
+        self.post(
+            "/api/auth/sign-in/email",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
+        .0
     }
 
     /// A new user owning a new organization; returns their session token.

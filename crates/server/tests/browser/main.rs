@@ -38,6 +38,7 @@ async fn hosted_application_page() {
         submits_a_complete_application(&app, &browser).await;
         shows_errors_next_to_fields_and_stores_nothing(&app, &browser).await;
         says_an_unknown_form_is_not_available(&app, &browser).await;
+        accepts_invitations_for_new_and_existing_accounts(&app, &browser).await;
     })
     .catch_unwind()
     .await;
@@ -191,6 +192,50 @@ async fn says_an_unknown_form_is_not_available(app: &TestApp, b: &Browser) {
     );
     assert!(!b.exists("#application-form").await);
     b.screenshot("apply-not-available").await;
+}
+
+/// (d) The invitation page of the mailed link: a new address sets a password and is signed in;
+/// an existing account signs in first (the browser still holds the newcomer's session, so the
+/// page is told it is another account); a used link says so.
+async fn accepts_invitations_for_new_and_existing_accounts(app: &TestApp, b: &Browser) {
+    let owner = app.owner("invite").await;
+    let token = app.invite(&owner, "newcomer@example.com").await;
+    b.open(app, &format!("/accept-invitation?token={token}"))
+        .await;
+    b.wait_for("#accept").await;
+    b.click("#accept").await;
+    b.wait_for("#create-account:not([hidden])").await;
+    b.type_into("#name", "Nina Newcomer").await;
+    b.type_into("#new-password", "a-long-new-password").await;
+    b.click("#create-account button[type=submit]").await;
+    b.wait_for("#joined").await;
+    assert!(b.text("#joined").await.contains("Welcome, Nina Newcomer"));
+    b.screenshot("accept-invitation-new-account").await;
+    assert_eq!(
+        app.sign_in_status("newcomer@example.com", "a-long-new-password")
+            .await,
+        200
+    );
+
+    app.sign_up("ivy@example.com", "ivys-own-password").await;
+    let token = app.invite(&owner, "ivy@example.com").await;
+    let page = format!("/accept-invitation?token={token}");
+    b.open(app, &page).await;
+    b.wait_for("#accept").await;
+    b.click("#accept").await;
+    b.wait_for("#sign-in:not([hidden])").await;
+    b.type_into("#email", "ivy@example.com").await;
+    b.type_into("#password", "ivys-own-password").await;
+    b.click("#sign-in button[type=submit]").await;
+    b.wait_for("#joined").await;
+    b.screenshot("accept-invitation-existing-account").await;
+
+    // Single use.
+    b.open(app, &page).await;
+    b.wait_for("#accept").await;
+    b.click("#accept").await;
+    b.wait_for("#message:not([hidden])").await;
+    assert!(b.text("#message").await.contains("already used"));
 }
 
 struct Browser {
