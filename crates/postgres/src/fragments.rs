@@ -1,5 +1,9 @@
 //! Query pieces shared by the one-statement reads (diesel types are too intricate to name, so
-//! these are macros): the live session and the partner it may read.
+//! these are macros): the live session and the partner it may read; and SQL functions the
+//! queries use.
+
+// Case-insensitive comparisons (emails, template names): `lower(column) = value.to_lowercase()`.
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// The session with this token hash is live at `now`: not revoked, neither expiry passed.
 macro_rules! live_session {

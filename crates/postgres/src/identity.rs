@@ -2,13 +2,13 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::fragments::{SessionColumns, live_session, session_columns};
+use crate::fragments::{SessionColumns, live_session, lower, session_columns};
 use crate::models::{TxError, UserRow, parse_role};
 use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamptz};
+use diesel::sql_types::Timestamptz;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use partneros_domain::StoreError;
 use partneros_domain::identity::{
@@ -19,8 +19,6 @@ use partneros_domain::ids::*;
 use partneros_domain::ports::IdentityStore;
 use partneros_domain::values::Email;
 use uuid::Uuid;
-
-diesel::define_sql_function!(fn lower(x: Text) -> Text);
 
 /// Resolves a credential on `conn`; shared by [`IdentityStore::authenticate`] and the
 /// single-round-trip partner read. The read is a cached prepared statement; the sliding expiry

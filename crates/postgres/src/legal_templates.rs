@@ -2,6 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
+use crate::fragments::lower;
 use crate::models::{TxError, corrupt, record_event};
 use crate::schema::*;
 use async_trait::async_trait;
@@ -13,8 +14,6 @@ use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
 use partneros_domain::legal::{LegalTemplate, TemplateScope};
 use partneros_domain::ports::LegalTemplateStore;
 use uuid::Uuid;
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = legal_templates, check_for_backend(diesel::pg::Pg))]

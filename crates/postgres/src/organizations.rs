@@ -2,6 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
+use crate::fragments::lower;
 use crate::identity::{insert_session, user_insert};
 use crate::models::{
     InvitationRow, MemberRow, OrganizationRow, TxError, UserRow, insert_invitation, member,
@@ -174,11 +175,7 @@ impl OrganizationStore for Database {
             let already: i64 = members::table
                 .inner_join(users::table)
                 .filter(members::organization_id.eq(org))
-                .filter(
-                    diesel::dsl::sql::<diesel::sql_types::Bool>("lower(users.email) = lower(")
-                        .bind::<diesel::sql_types::Text, _>(&inv.email)
-                        .sql(")"),
-                )
+                .filter(lower(users::email).eq(inv.email.to_lowercase()))
                 .filter(members::role.ne(Role::Partner.as_str()))
                 .count()
                 .get_result(conn)
@@ -191,11 +188,7 @@ impl OrganizationStore for Database {
             // One live invitation per address: a new one replaces the earlier.
             diesel::update(pending_invitations(org))
                 .filter(invitations::user_id.is_null())
-                .filter(
-                    diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = lower(")
-                        .bind::<diesel::sql_types::Text, _>(&inv.email)
-                        .sql(")"),
-                )
+                .filter(lower(invitations::email).eq(inv.email.to_lowercase()))
                 .set(invitations::revoked_at.eq(inv.created_at))
                 .execute(conn)
                 .await?;
