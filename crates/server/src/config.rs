@@ -108,7 +108,7 @@ pub struct Config {
     /// Where mail goes without an SMTP server: one `.eml` file a message (`MAIL_DIR`).
     pub mail_dir: std::path::PathBuf,
     /// The sender of the service's mail (`MAIL_FROM`).
-    pub mail_from: String,
+    pub mail_from: partneros_mail::Mailbox,
     /// The page that accepts invitations (`INVITATION_URL`); the token is appended as `?token=`.
     pub invitation_url: String,
 }
@@ -408,13 +408,13 @@ impl Config {
         let mail_from = vars
             .get("MAIL_FROM")
             .unwrap_or("PartnerOS <no-reply@partneros.local>")
-            .to_owned();
-        if mail_from.parse::<partneros_mail::Mailbox>().is_err() {
-            return Err(err(
-                "MAIL_FROM",
-                "must be an address such as `PartnerOS <no-reply@example.com>`",
-            ));
-        }
+            .parse()
+            .map_err(|_| {
+                err(
+                    "MAIL_FROM",
+                    "must be an address such as `PartnerOS <no-reply@example.com>`",
+                )
+            })?;
         let invitation_url = match vars.get("INVITATION_URL") {
             Some(u) => http_url("INVITATION_URL", u)?,
             None => format!("{public_base_url}/accept-invitation"),

@@ -125,10 +125,7 @@ impl Externals {
         };
         let mailer = Arc::new(partneros_mail::FileMailer::new(
             &config.mail_dir,
-            config
-                .mail_from
-                .parse()
-                .map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?,
+            config.mail_from.clone(),
         ));
         Ok(Self {
             esign,

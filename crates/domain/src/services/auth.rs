@@ -302,7 +302,7 @@ impl AuthService {
             return Err(SignInError::Throttled { retry_after_secs });
         }
         let account = format!("sign-in:{}", email.normalized());
-        self.release_unreleased().await;
+        self.release_deferred().await?;
         if let RateDecision::Limited { retry_after_secs } = self
             .limiter
             .reserve(
@@ -326,14 +326,19 @@ impl AuthService {
                 return Err(SignInError::InvalidCredentials);
             }
             Err(e) => {
-                // No verdict on the password (the database or the hasher failed): not a guess.
-                self.release(account, now).await;
+                // No verdict on the password: not a guess. With the database failing, releasing
+                // now would only wait on it again; the next reservation releases it.
+                if matches!(e, SignInError::Store(_)) {
+                    self.defer_release(account, now);
+                } else {
+                    self.release(account, now).await;
+                }
                 return Err(e);
             }
         };
         // The account's owner is back: their earlier mistakes no longer count against them.
         if let Err(e) = self.limiter.clear(&account).await {
-            self.release(account, now).await;
+            self.defer_release(account, now);
             return Err(e.into());
         }
         let active = self.default_organization(user.id).await?;
@@ -349,19 +354,31 @@ impl AuthService {
     }
 
     /// Releases a reservation that turned out not to be a guess; if the store cannot be reached,
-    /// it is kept to be released before the next reservation (or it lapses with its lease).
+    /// it is deferred.
     async fn release(&self, bucket: String, at: chrono::DateTime<chrono::Utc>) {
         if let Err(e) = self.limiter.settle(&bucket, at, false).await {
             tracing::warn!(error = %e, "releasing a sign-in reservation failed; retried later");
-            self.unreleased.lock().expect("poisoned").push((bucket, at));
+            self.defer_release(bucket, at);
         }
     }
 
-    async fn release_unreleased(&self) {
-        let pending = std::mem::take(&mut *self.unreleased.lock().expect("poisoned"));
-        for (bucket, at) in pending {
-            self.release(bucket, at).await;
+    /// Keeps a reservation to release before the next one (it lapses with its lease anyway).
+    fn defer_release(&self, bucket: String, at: chrono::DateTime<chrono::Utc>) {
+        self.unreleased.lock().expect("poisoned").push((bucket, at));
+    }
+
+    /// Releases the deferred reservations; stops at the first failure (the store is still away,
+    /// so the sign-in fails with it rather than waiting on it once per reservation).
+    async fn release_deferred(&self) -> Result<(), StoreError> {
+        let mut pending = std::mem::take(&mut *self.unreleased.lock().expect("poisoned"));
+        while let Some((bucket, at)) = pending.pop() {
+            if let Err(e) = self.limiter.settle(&bucket, at, false).await {
+                pending.push((bucket, at));
+                self.unreleased.lock().expect("poisoned").extend(pending);
+                return Err(e);
+            }
         }
+        Ok(())
     }
 
     /// The account when the password is its own; `None` for a wrong password or an unknown
@@ -575,7 +592,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_attempt_without_a_verdict_releases_its_reservation() {
+    async fn an_attempt_the_hasher_could_not_check_releases_its_reservation_at_once() {
         let mut m = Mocks::new();
         m.limiter
             .expect_hit()
@@ -583,9 +600,15 @@ mod tests {
         m.limiter
             .expect_reserve()
             .returning(|_, _, _, _, _| Ok(RateDecision::Allowed));
-        m.identity
-            .expect_find_user_by_email()
-            .returning(|_| Err(StoreError::Unavailable("down".into())));
+        m.identity.expect_find_user_by_email().returning(|_| {
+            Ok(Some(UserWithPassword {
+                user: user(),
+                password_hash: Some("hash".into()),
+            }))
+        });
+        m.hasher
+            .expect_verify()
+            .returning(|_, _| Err(HashingError::Busy));
         m.limiter
             .expect_settle()
             .withf(|bucket, _, counted| bucket == "sign-in:jane@example.com" && !*counted)
@@ -600,7 +623,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_release_that_failed_is_retried_before_the_next_reservation() {
+    async fn a_database_failure_defers_the_release_to_the_next_reservation() {
         let mut m = Mocks::new();
         let mut seq = mockall::Sequence::new();
         m.limiter
@@ -609,18 +632,19 @@ mod tests {
         m.identity
             .expect_find_user_by_email()
             .returning(|_| Err(StoreError::Unavailable("down".into())));
-        // First sign-in: reserved, no verdict, and the release fails too.
+        // First sign-in: reserved, then the database fails; nothing waits on it again.
         m.limiter
             .expect_reserve()
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_, _, _, _, _| Ok(RateDecision::Allowed));
+        // Second: the deferred release still fails, so it fails too, without reserving.
         m.limiter
             .expect_settle()
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
-        // Second sign-in: the stale reservation is released before reserving again.
+        // Third: the database is back; the stale reservation goes before the new one is made.
         m.limiter
             .expect_settle()
             .withf(|bucket, _, counted| bucket == "sign-in:jane@example.com" && !*counted)
@@ -637,13 +661,22 @@ mod tests {
                 })
             });
         let svc = m.service(true);
-        for _ in 0..2 {
-            assert!(
-                svc.sign_in("jane@example.com", "password1", &ClientInfo::default())
-                    .await
-                    .is_err()
-            );
+        let mut kinds = Vec::new();
+        for _ in 0..3 {
+            let err = svc
+                .sign_in("jane@example.com", "password1", &ClientInfo::default())
+                .await
+                .unwrap_err();
+            kinds.push(err.kind());
         }
+        assert_eq!(
+            kinds,
+            [
+                ErrorKind::Unavailable,
+                ErrorKind::Unavailable,
+                ErrorKind::RateLimited
+            ]
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,6 @@
 //! Organizations, members and invitations.
 
 use super::access::{self, AccessError};
-use super::auth::SignedIn;
 use super::invitations::InvitationDelivery;
 use crate::StoreError;
 use crate::clock::Clock;
@@ -87,16 +86,6 @@ pub struct Accepted {
     pub user: User,
     pub session: Session,
     pub token: Option<crate::secret::Secret>,
-}
-
-impl From<SignedIn> for Accepted {
-    fn from(s: SignedIn) -> Self {
-        Self {
-            user: s.user,
-            session: s.session,
-            token: Some(s.token),
-        }
-    }
 }
 
 fn invalid(field: &str, message: &str) -> OrganizationError {
@@ -420,14 +409,13 @@ impl OrganizationService {
 
         // Not signed in: the token may only start a session for an account it creates, or for
         // the passwordless account it is bound to, and a password is set either way.
-        match &account {
-            Some(a) if a.password_hash.is_some() => return Err(OrganizationError::SignInToAccept),
-            Some(_) if invitation.user_id.is_none() => {
-                // A passwordless account (a partner contact of some organization) sets its
-                // password through its own set-password link, not through someone's invitation.
-                return Err(OrganizationError::SignInToAccept);
-            }
-            _ => {}
+        // (A passwordless account, a partner contact of some organization, sets its password
+        // through its own set-password link, not through someone's invitation.)
+        if account
+            .as_ref()
+            .is_some_and(|a| a.password_hash.is_some() || invitation.user_id.is_none())
+        {
+            return Err(OrganizationError::SignInToAccept);
         }
         let mut errors = ValidationErrors::new();
         let password = match password {
@@ -488,12 +476,11 @@ impl OrganizationService {
             )
             .await?
             .ok_or(OrganizationError::InvitationInvalid)?;
-        Ok(SignedIn {
+        Ok(Accepted {
             user,
             session: view,
-            token,
-        }
-        .into())
+            token: Some(token),
+        })
     }
 }
 
