@@ -9,8 +9,13 @@
 # A shared 2-core machine drifts by ±20 % over a minute, so the phases run
 # ROUNDS times, interleaved, and the report gives each round and the median.
 #
+# With BASELINE set to a git revision, that revision's release build is started too (its own
+# database, seeded alike, on the next port) and measured in the same rounds, so a change is
+# compared with what it replaces under the same machine drift.
+#
 # Usage: scripts/bench-read.sh            (CONNS=16 DURATION=15s ROUNDS=3 by default)
 #        CONNS=32 DURATION=30s ROUNDS=1 scripts/bench-read.sh
+#        BASELINE=HEAD~3 scripts/bench-read.sh
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,13 +37,27 @@ PARTNERS=200
 source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
 DURATION_SECS="$(duration_secs "${DURATION}")"
 
-ensure_wrk
-need_tools curl psql pgbench python3 cargo
-build_release
-fresh_database "${BENCH_DB}"
-start_server "${BENCH_DB}" DB_POOL_SIZE="${CONNS}"
+BASELINE="${BASELINE:-}"
 
-# --- seed ---------------------------------------------------------------------
+ensure_wrk
+need_tools curl psql pgbench python3 cargo git
+build_release
+
+# The baseline's release build, in a worktree of its own (its target directory is kept under
+# target/bench-baseline, so a second run of the same revision builds nothing).
+if [[ -n "${BASELINE}" ]]; then
+  BASELINE_REV="$(git rev-parse --short "${BASELINE}")"
+  log "building the baseline ${BASELINE} (${BASELINE_REV})"
+  git worktree add --detach "${WORK}/baseline" "${BASELINE_REV}" >/dev/null
+  BASELINE_TARGET="$(pwd)/target/bench-baseline"
+  (cd "${WORK}/baseline" && CARGO_TARGET_DIR="${BASELINE_TARGET}" \
+    cargo build --release -p partneros-server)
+  BASELINE_BIN="${BASELINE_TARGET}/release/partneros"
+  BENCH_CLEANUPS+=("git worktree remove --force ${WORK}/baseline")
+fi
+
+# seed: signs in at BASE and creates the partners; sets TOKEN and PARTNER_ID.
+seed() {
 TOKEN="$(sign_in)"
 
 log "creating ${PARTNERS} partners"
@@ -60,6 +79,22 @@ log "benchmark partner id: ${PARTNER_ID}"
 code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN}" \
   "${BASE}/api/partners/${PARTNER_ID}" || true)"
 [[ "${code}" == 200 ]] || die "GET /api/partners/${PARTNER_ID} returned ${code}"
+}
+
+if [[ -n "${BASELINE}" ]]; then
+  fresh_database "${BENCH_DB}_baseline"
+  AFTER_PORT="${PORT}" AFTER_BASE="${BASE}"
+  PORT=$((PORT + 1)) BASE="http://127.0.0.1:$((PORT + 1))"
+  PARTNEROS_BIN="${BASELINE_BIN}" start_server "${BENCH_DB}_baseline" DB_POOL_SIZE="${CONNS}"
+  BENCH_PIDS+=("${SERVER_PID}")
+  seed
+  BASELINE_BASE="${BASE}" BASELINE_TOKEN="${TOKEN}" BASELINE_PARTNER="${PARTNER_ID}"
+  PORT="${AFTER_PORT}" BASE="${AFTER_BASE}"
+fi
+
+fresh_database "${BENCH_DB}"
+start_server "${BENCH_DB}" DB_POOL_SIZE="${CONNS}"
+seed
 
 # --- measure ------------------------------------------------------------------
 log "pgbench -i -s 10 into ${PGBENCH_DB}"
@@ -69,25 +104,31 @@ psql "${PG_URL}/postgres" -qX -v ON_ERROR_STOP=1 \
 pgbench -i -s 10 -q "${PG_URL}/${PGBENCH_DB}" >"${WORK}/pgbench-init.txt" 2>&1 \
   || { cat "${WORK}/pgbench-init.txt" >&2; die "pgbench -i failed"; }
 
-run_wrk() { # name path round
-  log "round ${3}: wrk ${2} (${THREADS} threads, ${CONNS} connections, ${DURATION})"
+run_wrk() { # name path round [base token]
+  log "round ${3}: wrk ${4:-${BASE}}${2} (${THREADS} threads, ${CONNS} connections, ${DURATION})"
   wrk -t"${THREADS}" -c"${CONNS}" -d"${DURATION}" --latency \
-    -H "Authorization: Bearer ${TOKEN}" "${BASE}${2}" | tee "${WORK}/wrk-${1}-${3}.txt" >&2
+    -H "Authorization: Bearer ${5:-${TOKEN}}" "${4:-${BASE}}${2}" | tee "${WORK}/wrk-${1}-${3}.txt" >&2
 }
 for round in $(seq 1 "${ROUNDS}"); do
   run_wrk healthz /healthz "${round}"
   run_wrk get "/api/partners/${PARTNER_ID}" "${round}"
   run_wrk list "/api/partners?limit=25" "${round}"
+  if [[ -n "${BASELINE}" ]]; then
+    run_wrk baseline-get "/api/partners/${BASELINE_PARTNER}" "${round}" \
+      "${BASELINE_BASE}" "${BASELINE_TOKEN}"
+    run_wrk baseline-list "/api/partners?limit=25" "${round}" \
+      "${BASELINE_BASE}" "${BASELINE_TOKEN}"
+  fi
   log "round ${round}: pgbench -S -M prepared -c ${CONNS} -j ${THREADS} -T ${DURATION_SECS}"
   pgbench -S -M prepared -c "${CONNS}" -j "${THREADS}" -T "${DURATION_SECS}" \
     "${PG_URL}/${PGBENCH_DB}" 2>&1 | tee "${WORK}/pgbench-${round}.txt" >&2
 done
 
 # --- report -------------------------------------------------------------------
-python3 - "${WORK}" "${PARTNER_ID}" "${CONNS}" "${DURATION}" "${ROUNDS}" <<'PY'
+python3 - "${WORK}" "${PARTNER_ID}" "${CONNS}" "${DURATION}" "${ROUNDS}" "${BASELINE:+${BASELINE_REV}}" <<'PY'
 import pathlib, re, statistics, sys
 
-work, partner_id, conns, duration, rounds = pathlib.Path(sys.argv[1]), *sys.argv[2:]
+work, partner_id, conns, duration, rounds, baseline = pathlib.Path(sys.argv[1]), *sys.argv[2:]
 rounds = int(rounds)
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
@@ -108,6 +149,9 @@ def pgbench(r):
 
 ROUTES = [("healthz", "GET /healthz"), ("get", "GET /api/partners/{id}"),
           ("list", "GET /api/partners?limit=25")]
+if baseline:
+    ROUTES += [("baseline-get", f"{baseline}: GET /api/partners/{{id}}"),
+               ("baseline-list", f"{baseline}: GET /api/partners?limit=25")]
 HEADER = ("route", "rps", "p99 ms", "x healthz", "x pgbench")
 FMT = "{:<28} {:>11} {:>10} {:>10} {:>10}"
 
@@ -137,9 +181,11 @@ if rounds > 1:
                       median([m[key][1] for m, _ in per_round])) for key, _ in ROUTES}
     pg = (median([p[0] for _, p in per_round]), median([p[1] for _, p in per_round]))
     table(f"Median of {rounds} rounds (each column on its own)", measured, pg)
-    ratios = [m["get"][0] / p[0] for m, p in per_round]
-    print("\nGET /api/partners/{id} x pgbench, round by round: "
-          + ", ".join(f"{x:.2f}" for x in ratios) + f" (median {median(ratios):.2f})")
+    for key in ["get"] + (["baseline-get"] if baseline else []):
+        ratios = [m[key][0] / p[0] for m, p in per_round]
+        label = f"{baseline}: " if key.startswith("baseline") else ""
+        print(f"\n{label}GET /api/partners/{{id}} x pgbench, round by round: "
+              + ", ".join(f"{x:.2f}" for x in ratios) + f" (median {median(ratios):.2f})")
 print("\nratios are rps / healthz rps and rps / pgbench tps; "
       "pgbench reports average latency, not p99.")
 PY

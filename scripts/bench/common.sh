@@ -4,8 +4,9 @@
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
-# Further background processes to stop on exit (e.g. a memory sampler).
+# Further background processes to stop on exit (e.g. a memory sampler), and commands to run.
 BENCH_PIDS=()
+BENCH_CLEANUPS=()
 
 stop_pid() {
   if [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; then
@@ -19,6 +20,8 @@ cleanup() {
   local pid
   for pid in "${BENCH_PIDS[@]}"; do stop_pid "${pid}"; done
   stop_pid "${SERVER_PID}"
+  local command
+  for command in "${BENCH_CLEANUPS[@]}"; do ${command} >/dev/null 2>&1 || true; done
   if [[ ${status} -ne 0 && -s "${WORK}/server.log" ]]; then
     echo "--- last 40 lines of the server log ---" >&2
     tail -n 40 "${WORK}/server.log" >&2
@@ -61,7 +64,7 @@ need_tools() {
 }
 
 # The server binary (PARTNEROS_BIN overrides, e.g. a debug build; SKIP_BUILD=1 skips building).
-PARTNEROS_BIN="${PARTNEROS_BIN:-target/release/partneros}"
+PARTNEROS_BIN="${PARTNEROS_BIN:-${CARGO_TARGET_DIR:-target}/release/partneros}"
 
 build_release() {
   [[ "${SKIP_BUILD:-0}" == 1 ]] && return 0

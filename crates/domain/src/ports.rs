@@ -261,16 +261,6 @@ pub trait PartnerStore: Send + Sync {
         id: PartnerId,
     ) -> Result<Option<Partner>, StoreError>;
 
-    /// Authentication and the read in one round trip: `Ok(None)` when the credential is not
-    /// live; otherwise the principal and the partner if it exists in the principal's active
-    /// organization (and the principal has one).
-    async fn get_partner_as(
-        &self,
-        credential: Credential,
-        id: PartnerId,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(Principal, Option<Partner>)>, StoreError>;
-
     /// Newest first, strictly after `after`, at most `limit`.
     async fn list_partners(
         &self,

@@ -174,19 +174,8 @@ fn authenticating_token(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token)
 }
 
-/// A presented credential, not yet checked (no database access).
-pub struct Presented(pub Credential);
-
-impl FromRequest for Presented {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(authenticating_token(req).map(|t| Presented(Credential::from_token(&t))))
-    }
-}
-
-/// The authenticated caller (any live session or API key).
+/// The authenticated caller (any live session or API key), resolved once per request; the
+/// use cases decide what it may do (the domain's `access` rules).
 pub struct Caller(pub Principal);
 
 impl FromRequest for Caller {

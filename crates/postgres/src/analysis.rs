@@ -3,25 +3,21 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::fragments::{SessionColumns, live_session, session_columns, session_partner};
-use crate::identity::{authenticate_on, principal_of_session};
 use crate::models::{PartnerRow, partner as partner_of};
 use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use partneros_domain::StoreError;
 use partneros_domain::analysis::scoring::IdealPartnerProfile;
 use partneros_domain::analysis::store::{
     AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
     PartnerAnalysis,
 };
-use partneros_domain::identity::{Credential, Principal};
 use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
 use partneros_domain::partner::Partner;
-use partneros_domain::values::Role;
 use uuid::Uuid;
 
 /// Attempts of a background analysis before it is marked failed.
@@ -30,7 +26,7 @@ pub const JOB_ATTEMPTS: i32 = 4;
 /// Enqueues a background analysis of the partner (inside the caller's transaction); a partner
 /// with a queued job keeps that one.
 pub(crate) async fn enqueue_analysis(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     organization: Uuid,
     partner: Uuid,
     now: DateTime<Utc>,
@@ -153,60 +149,6 @@ fn context_of(
 
 #[async_trait]
 impl AnalysisStore for Database {
-    async fn analysis_context_as(
-        &self,
-        credential: Credential,
-        partner: PartnerId,
-        enriched_by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(Principal, Option<AnalysisContext>)>, StoreError> {
-        let Credential::Session(hash) = credential else {
-            // Machine clients: authenticate, then read.
-            let mut conn = self.conn().await?;
-            let Some(principal) = authenticate_on(&mut conn, credential, now).await? else {
-                return Ok(None);
-            };
-            drop(conn);
-            let context = match principal.membership() {
-                Some(m) if m.role.is_internal() => {
-                    self.analysis_context(m.organization_id, partner, enriched_by, now)
-                        .await?
-                }
-                _ => None,
-            };
-            return Ok(Some((principal, context)));
-        };
-        // One statement: the live session, its membership, and the partner (with the
-        // organization's ideal profile and the domain's cache entry) only when it belongs to
-        // that membership's organization. A plain read, pipelined with the concurrent ones.
-        type Row = (SessionColumns, Option<PartnerRow>, ContextTail);
-        let id = partner.as_uuid();
-        let by = enriched_by.to_owned();
-        let row: Option<Row> = self
-            .pipelined(move |conn| {
-                Box::pin(async move {
-                    let mut conn = conn;
-                    context_joins!(session_partner!(id), by.as_str(), now)
-                        .filter(live_session!(hash.as_bytes().as_slice(), now))
-                        .select((
-                            session_columns!(),
-                            Option::<PartnerRow>::as_select(),
-                            context_tail!(),
-                        ))
-                        .get_result(&mut conn)
-                        .await
-                        .optional()
-                })
-            })
-            .await?;
-        let Some((session, p, tail)) = row else {
-            return Ok(None);
-        };
-        let principal = principal_of_session(self, session, now).await?;
-        let context = p.map(|p| context_of(p, tail, enriched_by)).transpose()?;
-        Ok(Some((principal, context)))
-    }
-
     async fn analysis_context(
         &self,
         organization: OrganizationId,

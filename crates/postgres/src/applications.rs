@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Jsonb, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use partneros_domain::StoreError;
 use partneros_domain::application::{self, ApplicationStatus};
 use partneros_domain::forms::*;
@@ -134,7 +134,7 @@ impl SubmissionRow {
 }
 
 async fn find_application(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     organization: Uuid,
     id: Uuid,
 ) -> Result<Option<ApplicationRow>, diesel::result::Error> {

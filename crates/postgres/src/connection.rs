@@ -1,245 +1,416 @@
-//! Opening a connection whose socket gives up on a server that stops answering.
+//! Opening a connection as `DATABASE_URL` says, TLS included.
 //!
-//! PostgreSQL bounds each statement itself (`statement_timeout`), but a server that hangs, or a
-//! network or proxy that swallows packets without resetting the connection, never answers and
-//! never closes it: a query would wait forever. The socket here knows when an answer is due (it
-//! counts the requests that end in `ReadyForQuery`) and fails with `TimedOut` when nothing arrives
-//! for `io_timeout` while one is. The connection then ends, the query fails as a lost connection
-//! (`Unavailable`), and the pool drops it. An idle connection is never timed out.
+//! `tokio-postgres` parses the URL (hosts, ports, keepalives, `tcp_user_timeout`,
+//! `connect_timeout`, …) but knows only `sslmode` `disable`, `prefer` and `require`, and no
+//! `sslrootcert`; managed PostgreSQL services document `verify-full` with their CA bundle. So
+//! the two TLS parameters are taken out of the URL here and applied through rustls as libpq
+//! applies them:
+//!
+//! | `sslmode`     | encrypted            | certificate checked                      |
+//! |---------------|----------------------|------------------------------------------|
+//! | `disable`     | no                   | —                                        |
+//! | `prefer`      | when the server can  | no (yes with `sslrootcert`, as libpq)    |
+//! | `require`     | yes                  | no (chain only with `sslrootcert`)       |
+//! | `verify-ca`   | yes                  | chain to a trusted root                  |
+//! | `verify-full` | yes                  | chain and the host name                  |
+//!
+//! `sslrootcert` names a PEM file of trusted roots; without it (or with `sslrootcert=system`)
+//! the verifying modes trust the operating system's roots. libpq's default is `prefer`.
 
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::AsyncPgConnection;
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ClientConfig, WebPkiServerVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{Instant, Sleep};
-use tokio_postgres::config::Host;
-use tokio_postgres::{Config, NoTls};
+use tokio_postgres::config::SslMode as WireMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// Connects to the first host of `url` that accepts (as libpq does), without TLS like
-/// `AsyncPgConnection::establish`.
-pub(crate) async fn establish(
-    url: &str,
-    io_timeout: Duration,
-) -> ConnectionResult<AsyncPgConnection> {
-    let config: Config = url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| ConnectionError::InvalidConnectionUrl(e.to_string()))?;
-    let ports = config.get_ports();
-    let mut last = ConnectionError::BadConnection("the database URL names no host".into());
-    for (i, host) in config.get_hosts().iter().enumerate() {
-        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-        let attempt = match host {
-            Host::Tcp(name) => match tokio::net::TcpStream::connect((name.as_str(), port)).await {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
-                    handshake(&config, stream, io_timeout).await
-                }
-                Err(e) => Err(bad(e)),
-            },
-            #[cfg(unix)]
-            Host::Unix(dir) => {
-                match tokio::net::UnixStream::connect(dir.join(format!(".s.PGSQL.{port}"))).await {
-                    Ok(stream) => handshake(&config, stream, io_timeout).await,
-                    Err(e) => Err(bad(e)),
-                }
-            }
+/// `sslmode`, as libpq names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(value: &str) -> Result<Self, String> {
+        Ok(match value {
+            "disable" => Self::Disable,
+            // `allow` tries without TLS first; plain is what it gets from a server that takes both.
+            "allow" | "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            other => return Err(format!("unknown sslmode `{other}`")),
+        })
+    }
+}
+
+/// What a connection is opened with: the driver's settings and the TLS to use.
+#[derive(Clone)]
+pub struct ConnectOptions {
+    config: tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+    mode: SslMode,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The driver's config prints its password; say only what is not secret.
+        f.debug_struct("ConnectOptions")
+            .field("hosts", &self.config.get_hosts())
+            .field("ports", &self.config.get_ports())
+            .field("dbname", &self.config.get_dbname())
+            .field("sslmode", &self.mode)
+            .finish()
+    }
+}
+
+/// Keepalive and unacknowledged-data defaults for a URL that sets none: a peer that vanishes
+/// (a failover, a dropped NAT entry) is noticed within about a minute instead of hours.
+const KEEPALIVES_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVES_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVES_RETRIES: u32 = 3;
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl ConnectOptions {
+    /// Parses a `postgres://` URL or a `key=value` connection string.
+    ///
+    /// # Errors
+    /// A message naming what is wrong: the URL's syntax, an unknown `sslmode`, an unreadable
+    /// or empty `sslrootcert`.
+    pub fn parse(database_url: &str) -> Result<Self, String> {
+        let (rest, ssl) = take_ssl_params(database_url);
+        let mut config: tokio_postgres::Config = rest
+            .parse()
+            .map_err(|e: tokio_postgres::Error| format!("invalid DATABASE_URL: {e}"))?;
+        let mode = match ssl.mode.as_deref() {
+            Some(value) => SslMode::parse(value)?,
+            None => SslMode::Prefer,
         };
-        match attempt {
-            Ok(conn) => return Ok(conn),
-            Err(e) => last = e,
+        if !has_param(&rest, "keepalives_idle") {
+            config.keepalives_idle(KEEPALIVES_IDLE);
         }
-    }
-    Err(last)
-}
-
-fn bad(e: impl std::fmt::Display) -> ConnectionError {
-    ConnectionError::BadConnection(e.to_string())
-}
-
-async fn handshake<S>(
-    config: &Config,
-    stream: S,
-    io_timeout: Duration,
-) -> ConnectionResult<AsyncPgConnection>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (client, connection) = config
-        .connect_raw(Guarded::new(stream, io_timeout), NoTls)
-        .await
-        .map_err(bad)?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "a database connection ended");
+        if !has_param(&rest, "keepalives_interval") {
+            config.keepalives_interval(KEEPALIVES_INTERVAL);
         }
-    });
-    AsyncPgConnection::try_from(client).await
-}
-
-/// The frontend's first message (startup) has no type byte; it is answered by `ReadyForQuery`
-/// once authentication is done.
-const STARTUP: u8 = 0;
-
-/// A stream that fails a read with `TimedOut` when the server has sent nothing for `io_timeout`
-/// while an answer is due.
-struct Guarded<S> {
-    inner: S,
-    io_timeout: Duration,
-    /// Requests sent (startup, `Sync`, simple `Query`) whose `ReadyForQuery` has not arrived.
-    due: usize,
-    sent: Framer,
-    received: Framer,
-    /// When the server last made progress, or an answer became due. The timer below is moved
-    /// to `last + io_timeout` only when it fires (resetting it at every read costs a timer-wheel
-    /// update per read on the hot path).
-    last: Instant,
-    deadline: Pin<Box<Sleep>>,
-}
-
-impl<S> Guarded<S> {
-    fn new(inner: S, io_timeout: Duration) -> Self {
-        Self {
-            inner,
-            io_timeout,
-            due: 0,
-            sent: Framer::new(false),
-            received: Framer::new(true),
-            last: Instant::now(),
-            deadline: Box::pin(tokio::time::sleep(io_timeout)),
+        if !has_param(&rest, "keepalives_retries") {
+            config.keepalives_retries(KEEPALIVES_RETRIES);
         }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                let due = &mut this.due;
-                this.received.feed(&buf.filled()[before..], |kind| {
-                    if kind == b'Z' {
-                        *due = due.saturating_sub(1);
-                    }
-                });
-                // The server is making progress: the wait starts again.
-                this.last = Instant::now();
-                Poll::Ready(Ok(()))
+        config.tcp_user_timeout(match ssl.tcp_user_timeout.as_deref() {
+            Some(ms) => {
+                Duration::from_millis(ms.parse().map_err(|_| {
+                    format!("tcp_user_timeout `{ms}` is not a number of milliseconds")
+                })?)
             }
-            Poll::Pending if this.due > 0 => this.poll_overdue(cx).map(Err),
+            None => TCP_USER_TIMEOUT,
+        });
+        config.ssl_mode(match mode {
+            SslMode::Disable => WireMode::Disable,
+            SslMode::Prefer => WireMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => WireMode::Require,
+        });
+        let tls = match mode {
+            SslMode::Disable => None,
+            mode => Some(MakeRustlsConnect::new(client_config(
+                mode,
+                ssl.root_cert.as_deref(),
+            )?)),
+        };
+        Ok(Self { config, tls, mode })
+    }
+
+    pub fn ssl_mode(&self) -> SslMode {
+        self.mode
+    }
+
+    /// Opens a connection (the first host that accepts, as libpq does).
+    pub async fn establish(&self) -> ConnectionResult<AsyncPgConnection> {
+        match &self.tls {
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await.map_err(bad)?;
+                AsyncPgConnection::try_from_client_and_connection(client, connection).await
+            }
+            None => {
+                let (client, connection) = self
+                    .config
+                    .connect(tokio_postgres::NoTls)
+                    .await
+                    .map_err(bad)?;
+                AsyncPgConnection::try_from_client_and_connection(client, connection).await
+            }
+        }
+    }
+}
+
+fn bad(e: tokio_postgres::Error) -> ConnectionError {
+    // The driver's top-level message ("error performing TLS handshake") hides the cause.
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ConnectionError::BadConnection(message)
+}
+
+#[derive(Default)]
+struct SslParams {
+    mode: Option<String>,
+    root_cert: Option<String>,
+    /// libpq's `tcp_user_timeout` is in milliseconds; the driver would read it as seconds.
+    tcp_user_timeout: Option<String>,
+}
+
+/// Takes `sslmode`, `sslrootcert` and `tcp_user_timeout` out of a URL's query or a
+/// `key=value` string; the rest is left for the driver.
+fn take_ssl_params(url: &str) -> (String, SslParams) {
+    let mut ssl = SslParams::default();
+    let mut take = |key: &str, value: String| match key {
+        "sslmode" => {
+            ssl.mode = Some(value);
+            true
+        }
+        "sslrootcert" => {
+            ssl.root_cert = Some(value);
+            true
+        }
+        "tcp_user_timeout" => {
+            ssl.tcp_user_timeout = Some(value);
+            true
+        }
+        _ => false,
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let Some((base, query)) = url.split_once('?') else {
+            return (url.to_owned(), ssl);
+        };
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let value = percent_decode(value);
+                !take(key, value)
+            })
+            .collect();
+        let rest = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        (rest, ssl)
+    } else {
+        let kept: Vec<&str> = url
+            .split_whitespace()
+            .filter(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                !take(key.trim(), value.trim_matches('\'').to_owned())
+            })
+            .collect();
+        (kept.join(" "), ssl)
+    }
+}
+
+fn has_param(url: &str, key: &str) -> bool {
+    let params = match url.split_once('?') {
+        Some((_, query)) => query.split('&').collect::<Vec<_>>(),
+        None => url.split_whitespace().collect(),
+    };
+    params
+        .iter()
+        .any(|pair| pair.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = value
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn roots(root_cert: Option<&str>) -> Result<RootCertStore, String> {
+    let mut store = RootCertStore::empty();
+    match root_cert {
+        Some(path) if path != "system" => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+            for cert in certs {
+                store
+                    .add(cert)
+                    .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+            }
+            if store.is_empty() {
+                return Err(format!("sslrootcert {path}: no certificate in it"));
+            }
+        }
+        _ => {
+            let native = rustls_native_certs::load_native_certs();
+            store.add_parsable_certificates(native.certs);
+            if store.is_empty() {
+                return Err(
+                    "no trusted root certificates: set sslrootcert to the server's CA file".into(),
+                );
+            }
+        }
+    }
+    Ok(store)
+}
+
+fn client_config(mode: SslMode, root_cert: Option<&str>) -> Result<ClientConfig, String> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    // As libpq: a root certificate given to `prefer` or `require` makes them check the chain.
+    let verify = match (mode, root_cert) {
+        (SslMode::VerifyFull, _) => Some(true),
+        (SslMode::VerifyCa, _) | (SslMode::Prefer | SslMode::Require, Some(_)) => Some(false),
+        _ => None,
+    };
+    let config = match verify {
+        Some(check_name) => {
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots(root_cert)?), provider)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+            if check_name {
+                builder.with_webpki_verifier(webpki).with_no_client_auth()
+            } else {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki)))
+                    .with_no_client_auth()
+            }
+        }
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth(),
+    };
+    Ok(config)
+}
+
+/// `verify-ca`: the chain must lead to a trusted root; the name is not checked.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // The name is checked last, once the chain is valid: its failure alone is forgiven.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
-}
 
-impl<S> Guarded<S> {
-    /// Ready with the error once an answer is overdue; else registers the task to be woken when
-    /// it would be.
-    fn poll_overdue(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        while self.deadline.as_mut().poll(cx).is_ready() {
-            let at = self.last + self.io_timeout;
-            if Instant::now() >= at {
-                return Poll::Ready(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "the database sent nothing for {:?} while an answer was due",
-                        self.io_timeout
-                    ),
-                ));
-            }
-            self.deadline.as_mut().reset(at);
-        }
-        Poll::Pending
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = written {
-            let was_due = this.due;
-            let due = &mut this.due;
-            this.sent.feed(&buf[..n], |kind| {
-                if matches!(kind, STARTUP | b'S' | b'Q') {
-                    *due += 1;
-                }
-            });
-            if was_due == 0 && this.due > 0 {
-                this.last = Instant::now();
-                // Register for the deadline now: tokio-postgres polls its read before it writes,
-                // so no read may be polled while this answer is due, and nothing else would wake
-                // the connection to notice a server that never answers.
-                let _ = this.poll_overdue(cx);
-            }
-        }
-        written
+/// `prefer` and `require` without a root certificate: encrypted, the certificate unchecked
+/// (the handshake's signatures still are).
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
-/// Follows the message boundaries of one direction of the protocol: a type byte (absent from
-/// the frontend's startup message), then a big-endian length that counts itself.
-struct Framer {
-    typed: bool,
-    header: [u8; 5],
-    filled: usize,
-    /// Body bytes of the current message still to pass.
-    skip: usize,
-}
-
-impl Framer {
-    fn new(typed: bool) -> Self {
-        Self {
-            typed,
-            header: [0; 5],
-            filled: 0,
-            skip: 0,
-        }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
-    /// Calls `on_message` with the type of every message whose header completes in `bytes`.
-    fn feed(&mut self, mut bytes: &[u8], mut on_message: impl FnMut(u8)) {
-        while !bytes.is_empty() {
-            if self.skip > 0 {
-                let n = self.skip.min(bytes.len());
-                self.skip -= n;
-                bytes = &bytes[n..];
-                continue;
-            }
-            let header_len = if self.typed { 5 } else { 4 };
-            let n = (header_len - self.filled).min(bytes.len());
-            self.header[self.filled..self.filled + n].copy_from_slice(&bytes[..n]);
-            self.filled += n;
-            bytes = &bytes[n..];
-            if self.filled == header_len {
-                let mut len = [0; 4];
-                len.copy_from_slice(&self.header[header_len - 4..header_len]);
-                self.skip = (u32::from_be_bytes(len) as usize).saturating_sub(4);
-                on_message(if self.typed { self.header[0] } else { STARTUP });
-                self.typed = true;
-                self.filled = 0;
-            }
-        }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -247,136 +418,73 @@ impl Framer {
 mod tests {
     use super::*;
 
-    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
-        let mut m = vec![kind];
-        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-        m.extend_from_slice(body);
-        m
+    #[test]
+    fn ssl_parameters_are_taken_out_of_urls_and_connection_strings() {
+        let (rest, ssl) = take_ssl_params(
+            "postgres://u:p@db.example:5432/app?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fca.pem",
+        );
+        assert_eq!(
+            rest,
+            "postgres://u:p@db.example:5432/app?application_name=x"
+        );
+        assert_eq!(ssl.mode.as_deref(), Some("verify-full"));
+        assert_eq!(ssl.root_cert.as_deref(), Some("/etc/ca.pem"));
+
+        let (rest, ssl) = take_ssl_params("host=db user=u sslmode=require dbname=app");
+        assert_eq!(rest, "host=db user=u dbname=app");
+        assert_eq!(ssl.mode.as_deref(), Some("require"));
+
+        let (rest, ssl) = take_ssl_params("postgres://db/app?sslmode=disable");
+        assert_eq!(rest, "postgres://db/app");
+        assert_eq!(ssl.mode.as_deref(), Some("disable"));
     }
 
     #[test]
-    fn frames_are_followed_across_any_split() {
-        let mut stream = Vec::new();
-        stream.extend_from_slice(&12u32.to_be_bytes());
-        stream.extend_from_slice(&[0, 3, 0, 0, b'u', 0, b'x', 0]);
-        stream.extend(message(b'P', b"SELECT 1\0\0\0"));
-        stream.extend(message(b'S', b""));
-        stream.extend(message(b'Q', &[b'x'; 300]));
-        for chunk in [1, 2, 3, 7, 64, stream.len()] {
-            let mut framer = Framer::new(false);
-            let mut kinds = Vec::new();
-            for piece in stream.chunks(chunk) {
-                framer.feed(piece, |k| kinds.push(k));
-            }
-            assert_eq!(kinds, [STARTUP, b'P', b'S', b'Q'], "chunks of {chunk}");
-        }
-    }
-
-    const WAIT: Duration = Duration::from_millis(300);
-
-    /// The startup message (untyped) and the server's `ReadyForQuery` after authentication.
-    async fn startup(
-        client: &mut Guarded<tokio::io::DuplexStream>,
-        server: &mut tokio::io::DuplexStream,
-    ) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut hello = 8u32.to_be_bytes().to_vec();
-        hello.extend_from_slice(&[0, 3, 0, 0]);
-        client.write_all(&hello).await.unwrap();
-        assert_eq!(client.due, 1);
-        server.read_exact(&mut [0u8; 8]).await.unwrap();
-        server.write_all(&message(b'Z', b"I")).await.unwrap();
-        let mut buf = [0u8; 6];
-        client.read_exact(&mut buf).await.unwrap();
-        assert_eq!(client.due, 0);
-    }
-
-    #[tokio::test]
-    async fn a_due_answer_that_never_comes_times_out_and_an_idle_connection_does_not() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let (client, mut server) = tokio::io::duplex(64 * 1024);
-        let mut client = Guarded::new(client, WAIT);
-        let mut buf = [0u8; 64];
-        startup(&mut client, &mut server).await;
-        // Idle: nothing is due, so waiting for the server is fine however long it lasts.
-        let idle = tokio::time::timeout(WAIT * 3, client.read(&mut buf)).await;
-        assert!(idle.is_err(), "an idle read only waits");
-
-        client.write_all(&message(b'S', b"")).await.unwrap();
-        let mut sync = [0u8; 5];
-        server.read_exact(&mut sync).await.unwrap();
-        server.write_all(&message(b'Z', b"I")).await.unwrap();
-        assert_eq!(client.read(&mut buf).await.unwrap(), 6);
-        let idle = tokio::time::timeout(WAIT * 3, client.read(&mut buf)).await;
-        assert!(idle.is_err(), "answered: nothing is due any more");
-
-        client.write_all(&message(b'S', b"")).await.unwrap();
-        let started = std::time::Instant::now();
-        let err = client.read(&mut buf).await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-        assert!(started.elapsed() >= WAIT && started.elapsed() < WAIT * 3);
-    }
-
-    /// tokio-postgres polls its read before it writes a request, in one poll of its task: the
-    /// deadline must wake that task although no read was polled while the answer was due.
-    #[tokio::test]
-    async fn a_read_polled_before_the_write_still_times_out() {
-        use tokio::io::AsyncReadExt;
-        let (client, mut server) = tokio::io::duplex(64 * 1024);
-        let mut client = Guarded::new(client, WAIT);
-        startup(&mut client, &mut server).await;
-        let sync = message(b'S', b"");
-        let mut written = false;
-        let connection = std::future::poll_fn(|cx| {
-            let mut buf = [0u8; 64];
-            let mut read = ReadBuf::new(&mut buf);
-            let polled = Pin::new(&mut client).poll_read(cx, &mut read);
-            if !written {
-                assert!(polled.is_pending(), "nothing to read yet");
-                assert!(Pin::new(&mut client).poll_write(cx, &sync).is_ready());
-                written = true;
-                return Poll::Pending;
-            }
-            polled
-        });
-        let started = std::time::Instant::now();
-        let outcome = tokio::time::timeout(WAIT * 3, connection).await;
-        assert!(
-            started.elapsed() < WAIT * 2,
-            "the deadline, not the test's timeout, woke the connection"
+    fn modes_parse_as_libpq_names_them_and_default_to_prefer() {
+        let mode = |url: &str| ConnectOptions::parse(url).map(|o| o.ssl_mode());
+        assert_eq!(mode("postgres://db/app"), Ok(SslMode::Prefer));
+        assert_eq!(
+            mode("postgres://db/app?sslmode=disable"),
+            Ok(SslMode::Disable)
         );
         assert_eq!(
-            outcome.unwrap().unwrap_err().kind(),
-            io::ErrorKind::TimedOut
+            mode("postgres://db/app?sslmode=require"),
+            Ok(SslMode::Require)
         );
-        let _ = server.read(&mut [0u8; 8]).await;
+        assert!(
+            mode("postgres://db/app?sslmode=sometimes")
+                .unwrap_err()
+                .contains("unknown sslmode")
+        );
+        assert!(
+            mode("postgres://db/app?sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem")
+                .unwrap_err()
+                .contains("/nonexistent/ca.pem")
+        );
     }
 
-    #[tokio::test]
-    async fn a_slow_answer_that_keeps_coming_is_not_cut() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let (client, mut server) = tokio::io::duplex(64 * 1024);
-        let mut client = Guarded::new(client, WAIT);
-        startup(&mut client, &mut server).await;
-        client.write_all(&message(b'S', b"")).await.unwrap();
-        let feeder = tokio::spawn(async move {
-            // Each row comes after two thirds of the wait; the whole answer takes far longer.
-            for _ in 0..5 {
-                tokio::time::sleep(WAIT * 2 / 3).await;
-                server.write_all(&message(b'D', b"row")).await.unwrap();
-            }
-            tokio::time::sleep(WAIT * 2 / 3).await;
-            server.write_all(&message(b'Z', b"I")).await.unwrap();
-            server
-        });
-        let mut got = 0;
-        let mut buf = [0u8; 64];
-        while got < 5 * 8 + 6 {
-            got += client
-                .read(&mut buf)
-                .await
-                .expect("progress keeps it alive");
-        }
-        drop(feeder.await.unwrap());
+    #[test]
+    fn keepalives_and_user_timeout_default_unless_the_url_sets_them() {
+        let options = ConnectOptions::parse("postgres://db/app").unwrap();
+        assert_eq!(options.config.get_keepalives_idle(), KEEPALIVES_IDLE);
+        assert_eq!(
+            options.config.get_tcp_user_timeout(),
+            Some(&TCP_USER_TIMEOUT)
+        );
+        let options = ConnectOptions::parse(
+            "postgres://db/app?keepalives_idle=5&tcp_user_timeout=2000&sslmode=disable",
+        )
+        .unwrap();
+        assert_eq!(options.config.get_keepalives_idle(), Duration::from_secs(5));
+        assert_eq!(
+            options.config.get_tcp_user_timeout(),
+            Some(&Duration::from_millis(2000))
+        );
+    }
+
+    #[test]
+    fn debug_output_leaves_the_password_out() {
+        let options = ConnectOptions::parse("postgres://u:hunter2@db/app").unwrap();
+        assert!(!format!("{options:?}").contains("hunter2"));
     }
 }

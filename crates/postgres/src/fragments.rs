@@ -1,6 +1,5 @@
-//! Query pieces shared by the one-statement reads (diesel types are too intricate to name, so
-//! these are macros): the live session and the partner it may read; and SQL functions the
-//! queries use.
+//! Query pieces shared by several queries (diesel types are too intricate to name, so the
+//! live-session filter is a macro), and SQL functions the queries use.
 
 // Case-insensitive comparisons (emails, template names): `lower(column) = value.to_lowercase()`.
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -16,46 +15,4 @@ macro_rules! live_session {
     };
 }
 
-/// The session's id, user and last use, and its copy of the active membership: organization,
-/// role and partner (see the `session_membership_copy` migration).
-macro_rules! session_columns {
-    () => {
-        (
-            sessions::id,
-            sessions::user_id,
-            sessions::last_seen_at,
-            sessions::active_organization_id,
-            sessions::active_role,
-            sessions::active_partner_id,
-        )
-    };
-}
-
-/// `sessions` left-joined with partner `$id` only when it belongs to the session's active
-/// organization and the session's member is internal staff.
-macro_rules! session_partner {
-    ($id:expr) => {
-        sessions::table.left_join(
-            partners::table.on(partners::id
-                .eq($id)
-                .and(
-                    partners::organization_id
-                        .nullable()
-                        .eq(sessions::active_organization_id),
-                )
-                .and(sessions::active_role.ne(Role::Partner.as_str()))),
-        )
-    };
-}
-
-/// What [`session_columns!`] selects.
-pub(crate) type SessionColumns = (
-    uuid::Uuid,
-    uuid::Uuid,
-    chrono::DateTime<chrono::Utc>,
-    Option<uuid::Uuid>,
-    Option<String>,
-    Option<uuid::Uuid>,
-);
-
-pub(crate) use {live_session, session_columns, session_partner};
+pub(crate) use live_session;

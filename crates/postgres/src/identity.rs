@@ -2,14 +2,14 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::fragments::{SessionColumns, live_session, lower, session_columns};
+use crate::fragments::{live_session, lower};
 use crate::models::{TxError, UserRow, parse_role};
 use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Timestamptz;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use partneros_domain::StoreError;
 use partneros_domain::identity::{
     ActiveMembership, Credential, NewSession, NewUser, Principal, SESSION_IDLE,
@@ -20,24 +20,43 @@ use partneros_domain::ports::IdentityStore;
 use partneros_domain::values::Email;
 use uuid::Uuid;
 
-/// Resolves a credential on `conn`; shared by [`IdentityStore::authenticate`] and the
-/// single-round-trip partner read. The read is a cached prepared statement; the sliding expiry
-/// is written only when the session was last seen more than a minute ago, so a busy session
-/// costs one write a minute, not one per request.
-pub(crate) async fn authenticate_on<C>(
-    conn: &mut C,
+/// Resolves a credential on `conn`, in one statement: the live session with its user's
+/// membership of the session's active organization (role and partner), or the live API key
+/// with its role. What the caller may do is the domain's decision (`access`), not this
+/// query's. The sliding expiry is written only when the session was last seen more than a
+/// minute ago, so a busy session costs one write a minute, not one per request.
+pub(crate) async fn authenticate_on(
+    conn: &mut crate::Conn,
     credential: Credential,
     now: DateTime<Utc>,
-) -> Result<Option<Principal>, StoreError>
-where
-    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
-{
+) -> Result<Option<Principal>, StoreError> {
     let stale = now - SESSION_TOUCH_INTERVAL;
     match credential {
         Credential::Session(hash) => {
-            let row: Option<SessionColumns> = sessions::table
+            type Row = (
+                Uuid,
+                Uuid,
+                DateTime<Utc>,
+                Option<Uuid>,
+                Option<String>,
+                Option<Uuid>,
+            );
+            let row: Option<Row> = sessions::table
+                .left_join(
+                    members::table.on(members::organization_id
+                        .nullable()
+                        .eq(sessions::active_organization_id)
+                        .and(members::user_id.eq(sessions::user_id))),
+                )
                 .filter(live_session!(hash.as_bytes().as_slice(), now))
-                .select(session_columns!())
+                .select((
+                    sessions::id,
+                    sessions::user_id,
+                    sessions::last_seen_at,
+                    sessions::active_organization_id,
+                    members::role.nullable(),
+                    members::partner_id.nullable(),
+                ))
                 .first(conn)
                 .await
                 .optional()
@@ -87,14 +106,11 @@ where
 }
 
 /// Slides a session's inactivity expiry (never past its absolute expiry).
-pub(crate) async fn touch_session<C>(
-    conn: &mut C,
+pub(crate) async fn touch_session(
+    conn: &mut crate::Conn,
     session_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), StoreError>
-where
-    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
-{
+) -> Result<(), StoreError> {
     diesel::update(sessions::table.find(session_id))
         .set((
             sessions::last_seen_at.eq(now),
@@ -106,21 +122,6 @@ where
         .await
         .store()?;
     Ok(())
-}
-
-/// The principal of a live session read by [`session_columns!`] on a shared connection
-/// (see [`Database::pipelined`]); slides its inactivity expiry, on a connection of its own, when
-/// it was last seen more than a minute ago.
-pub(crate) async fn principal_of_session(
-    db: &Database,
-    (session_id, user_id, last_seen_at, org, role, partner_id): SessionColumns,
-    now: DateTime<Utc>,
-) -> Result<Principal, StoreError> {
-    if last_seen_at < now - SESSION_TOUCH_INTERVAL {
-        let mut conn = db.conn().await?;
-        touch_session(&mut conn, session_id, now).await?;
-    }
-    session_principal(session_id, user_id, org, role, partner_id)
 }
 
 /// The principal of a live session and its (optional) membership row.
@@ -193,7 +194,7 @@ pub(crate) fn user_insert(u: &NewUser) -> UserRow {
 }
 
 pub(crate) async fn insert_session(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     s: &NewSession,
 ) -> Result<(), diesel::result::Error> {
     diesel::insert_into(sessions::table)
@@ -204,7 +205,7 @@ pub(crate) async fn insert_session(
 }
 
 pub(crate) async fn find_user_by_email_on(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     email: &str,
 ) -> Result<Option<UserRow>, diesel::result::Error> {
     users::table
@@ -340,8 +341,7 @@ impl IdentityStore for Database {
         organization: OrganizationId,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
-        // FOR SHARE takes the membership's lock before the session's, the order the session's
-        // membership copy is kept in (see the `session_membership_copy` migration).
+        // FOR SHARE: a membership being removed meanwhile is waited for, not switched into.
         let is_member = members::table
             .filter(members::organization_id.eq(organization.as_uuid()))
             .filter(members::user_id.eq(user.as_uuid()))

@@ -7,6 +7,8 @@ mod analysis;
 mod api_keys;
 mod applications;
 mod connection;
+mod deadline;
+pub(crate) use deadline::Conn;
 mod error;
 mod fragments;
 mod health;
@@ -21,5 +23,6 @@ mod rate_limits;
 pub mod schema;
 
 pub use analysis::JOB_ATTEMPTS;
+pub use connection::{ConnectOptions, SslMode};
 pub use error::map_error;
 pub use pool::{Database, PoolConfig, connect, migrate, pending_migrations};

@@ -290,7 +290,7 @@ pub(crate) struct EventRow {
 
 /// Writes a domain event to the outbox on `conn` (inside the caller's transaction).
 pub(crate) async fn record_event(
-    conn: &mut diesel_async::AsyncPgConnection,
+    conn: &mut crate::Conn,
     organization: Option<OrganizationId>,
     kind: &str,
     payload: serde_json::Value,
@@ -312,7 +312,7 @@ pub(crate) async fn record_event(
 
 /// Stores an invitation and its `invitation_created` event (inside the caller's transaction).
 pub(crate) async fn insert_invitation(
-    conn: &mut diesel_async::AsyncPgConnection,
+    conn: &mut crate::Conn,
     new: &partneros_domain::organization::NewInvitation,
 ) -> Result<Invitation, diesel::result::Error> {
     use diesel_async::RunQueryDsl;

@@ -45,7 +45,7 @@ fn last_owner() -> TxError {
 /// Locks the organization's owner rows and returns their user ids, so concurrent demotions
 /// and removals of owners are serialized.
 async fn lock_owners(
-    conn: &mut diesel_async::AsyncPgConnection,
+    conn: &mut crate::Conn,
     organization: OrganizationId,
 ) -> Result<Vec<uuid::Uuid>, diesel::result::Error> {
     members::table

@@ -2,8 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::fragments::{SessionColumns, live_session, session_columns, session_partner};
-use crate::identity::{authenticate_on, principal_of_session, user_insert};
+use crate::identity::user_insert;
 use crate::models::{
     ContactRow, MemberRow, PartnerRow, TxError, UserRow, insert_invitation, partner, record_event,
 };
@@ -11,9 +10,8 @@ use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use partneros_domain::StoreError;
-use partneros_domain::identity::{Credential, Principal};
 use partneros_domain::ids::*;
 use partneros_domain::organization::Invitation;
 use partneros_domain::partner::{Partner, PartnerCursor, PartnerFilter, PartnerPatch};
@@ -22,7 +20,7 @@ use partneros_domain::values::Role;
 use uuid::Uuid;
 
 pub(crate) async fn load_one(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     organization: Uuid,
     id: Uuid,
 ) -> Result<Option<Partner>, StoreError> {
@@ -91,7 +89,7 @@ impl PartnerChanges {
 /// account when new), the invitation when the account has no password, and the
 /// `partner_created` event, on `conn` (inside the caller's transaction).
 pub(crate) async fn insert_partner_record(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     record: &NewPartnerRecord,
 ) -> Result<(PartnerRow, Invitation), diesel::result::Error> {
     let org = record.organization_id.as_uuid();
@@ -223,57 +221,6 @@ impl PartnerStore for Database {
     ) -> Result<Option<Partner>, StoreError> {
         let mut conn = self.conn().await?;
         load_one(&mut conn, organization.as_uuid(), id.as_uuid()).await
-    }
-
-    async fn get_partner_as(
-        &self,
-        credential: Credential,
-        id: PartnerId,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(Principal, Option<Partner>)>, StoreError> {
-        match credential {
-            // One statement: the live session, its membership, and the partner only when it
-            // belongs to that membership's organization.
-            Credential::Session(hash) => {
-                type Row = (SessionColumns, Option<PartnerRow>);
-                let id = id.as_uuid();
-                // A plain read, pipelined with the concurrent ones. The token hash is unique: at
-                // most one row, so no LIMIT.
-                let row: Option<Row> = self
-                    .pipelined(move |conn| {
-                        Box::pin(async move {
-                            let mut conn = conn;
-                            session_partner!(id)
-                                .filter(live_session!(hash.as_bytes().as_slice(), now))
-                                .select((session_columns!(), Option::<PartnerRow>::as_select()))
-                                .get_result(&mut conn)
-                                .await
-                                .optional()
-                        })
-                    })
-                    .await?;
-                let Some((session, p)) = row else {
-                    return Ok(None);
-                };
-                let principal = principal_of_session(self, session, now).await?;
-                let partner = p.map(partner).transpose()?;
-                Ok(Some((principal, partner)))
-            }
-            // Machine clients are rarer: authenticate, then read.
-            Credential::ApiKey(_) => {
-                let mut conn = self.conn().await?;
-                let Some(principal) = authenticate_on(&mut conn, credential, now).await? else {
-                    return Ok(None);
-                };
-                let partner = match principal.membership() {
-                    Some(m) if m.role.is_internal() => {
-                        load_one(&mut conn, m.organization_id.as_uuid(), id.as_uuid()).await?
-                    }
-                    _ => None,
-                };
-                Ok(Some((principal, partner)))
-            }
-        }
     }
 
     async fn list_partners(

@@ -10,14 +10,14 @@ use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
 use partneros_domain::StoreError;
 use partneros_domain::ports::{RateDecision, RateLimiter};
 
 /// Hits of `bucket` since `since` that count: settled ones, and pending ones younger than
 /// `cutoff` (an unsettled reservation lapses).
 async fn window(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     bucket: &str,
     since: DateTime<Utc>,
     cutoff: DateTime<Utc>,
@@ -42,7 +42,7 @@ async fn window(
 /// `conn` inside the caller's transaction (whose lock on the bucket it takes, so the count and
 /// the record are atomic across connections and instances).
 pub(crate) async fn hit_on(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     bucket: &str,
     limit: u32,
     window_len: Duration,
@@ -53,7 +53,7 @@ pub(crate) async fn hit_on(
 
 /// `hit_on`, recording the hit as pending (a reservation lapsing after `lease`) when asked.
 async fn count_and_record(
-    conn: &mut AsyncPgConnection,
+    conn: &mut crate::Conn,
     bucket: &str,
     limit: u32,
     window_len: Duration,

@@ -93,8 +93,6 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         user_agent -> Nullable<Text>,
         ip_address -> Nullable<Text>,
-        active_role -> Nullable<Text>,
-        active_partner_id -> Nullable<Uuid>,
     }
 }
 

@@ -151,9 +151,6 @@ pub fn services(
             max_size: config.pool_size,
             wait_timeout: config.pool_wait,
             statement_timeout: config.statement_timeout,
-            // One pool shard per HTTP worker thread (each pins itself in `Application::build`):
-            // each drives its own connections.
-            pinned_shards: config.http_workers(),
             ..PoolConfig::default()
         },
     )
@@ -300,14 +297,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = services.state.clone();
         let app_state = state.clone();
-        let database = services.database.clone();
-        // The factory runs once on each worker thread, before it serves.
-        let mut server = HttpServer::new(move || {
-            database.pin_thread();
-            partneros_http::app(app_state.clone())
-        })
-        .shutdown_timeout(30)
-        .listen(listener)?;
+        let mut server = HttpServer::new(move || partneros_http::app(app_state.clone()))
+            .shutdown_timeout(30)
+            .listen(listener)?;
         server = server.workers(config.http_workers());
         let metrics = metrics_server(config, &state)?;
         let workers = crate::workers::Workers::start(

@@ -67,18 +67,6 @@ pub trait AnalysisStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<CachedEnrichment>, StoreError>;
 
-    /// Authentication and [`analysis_context`](Self::analysis_context) in one round trip:
-    /// `Ok(None)` when the credential is not live; otherwise the principal and the context if
-    /// the partner exists in the principal's active organization (and the principal is internal
-    /// staff there).
-    async fn analysis_context_as(
-        &self,
-        credential: crate::identity::Credential,
-        partner: PartnerId,
-        enriched_by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(crate::identity::Principal, Option<AnalysisContext>)>, StoreError>;
-
     /// Stores (or replaces) the entry of its domain and enricher.
     async fn store_enrichment(&self, entry: &CachedEnrichment) -> Result<(), StoreError>;
 

@@ -18,7 +18,7 @@ use crate::analysis::store::{
 };
 use crate::clock::Clock;
 use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::{Credential, Principal};
+use crate::identity::Principal;
 use crate::ids::{OrganizationId, PartnerId};
 use crate::partner::{Partner, TierSource};
 use crate::ports::{RateDecision, RateLimiter};
@@ -229,25 +229,6 @@ impl AnalysisService {
     ) -> Result<AnalysisOutcome, AnalysisError> {
         let m = access::writer(principal)?;
         self.analyze_in(m.organization_id, id, refresh).await
-    }
-
-    /// Authenticates and analyzes, reading the credential, the partner, the ideal profile and
-    /// the cache in one storage round trip (the common, cached case needs no other).
-    pub async fn analyze_with_credential(
-        &self,
-        credential: Credential,
-        id: PartnerId,
-        refresh: bool,
-    ) -> Result<AnalysisOutcome, AnalysisError> {
-        let started = self.clock.now();
-        let (principal, context) = self
-            .store
-            .analysis_context_as(credential, id, &self.enricher(), started)
-            .await?
-            .ok_or(AnalysisError::Unauthorized)?;
-        let m = access::writer(&principal)?;
-        let context = context.ok_or(AnalysisError::NotFound)?;
-        self.run(m.organization_id, context, refresh, started).await
     }
 
     /// Analyzes a partner on the system's behalf (background jobs, the CLI).
@@ -1051,47 +1032,6 @@ mod tests {
             .analyze(&p, PartnerId::generate(), false)
             .await
             .unwrap();
-    }
-
-    #[tokio::test]
-    async fn the_one_round_trip_path_maps_credentials_roles_and_tenancy() {
-        let cred = Credential::from_token("ps_x");
-        let cases: [(Option<Role>, bool, ErrorKind); 4] = [
-            (None, false, ErrorKind::Unauthorized),
-            (Some(Role::Partner), false, ErrorKind::Forbidden),
-            (Some(Role::Viewer), true, ErrorKind::Forbidden),
-            (Some(Role::Member), false, ErrorKind::NotFound),
-        ];
-        for (role, found, kind) in cases {
-            let mut store = MockAnalysisStore::new();
-            store
-                .expect_analysis_context_as()
-                .returning(move |_, id, _, _| {
-                    Ok(role.map(|r| {
-                        let p = principal(r);
-                        let org = p.membership().unwrap().organization_id;
-                        let context = found.then(|| {
-                            let mut partner = partner(org);
-                            partner.id = id;
-                            AnalysisContext {
-                                partner,
-                                ideal: None,
-                                cached: None,
-                            }
-                        });
-                        (p, context)
-                    }))
-                });
-            store.expect_save_analysis().never();
-            let mut f = Fixture::new(OrganizationId::generate());
-            f.store = store;
-            let err = f
-                .service()
-                .analyze_with_credential(cred, PartnerId::generate(), false)
-                .await
-                .unwrap_err();
-            assert_eq!(err.kind(), kind, "{role:?}");
-        }
     }
 
     const SECRET: &str = "Project Falcon CONFIDENTIAL";

@@ -5,7 +5,7 @@ use super::invitations::InvitationDelivery;
 use crate::StoreError;
 use crate::clock::Clock;
 use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::{Credential, NewUser, Principal};
+use crate::identity::{NewUser, Principal};
 use crate::ids::{ContactId, OrganizationId, PartnerId, UserId};
 use crate::organization::NewInvitation;
 use crate::partner::{
@@ -166,21 +166,6 @@ impl PartnerService {
             .get_partner(m.organization_id, id)
             .await?
             .ok_or(PartnerError::NotFound)
-    }
-
-    /// Authenticates and reads in one storage round trip (the hot read path).
-    pub async fn get_with_credential(
-        &self,
-        credential: Credential,
-        id: PartnerId,
-    ) -> Result<Partner, PartnerError> {
-        let (principal, partner) = self
-            .partners
-            .get_partner_as(credential, id, self.clock.now())
-            .await?
-            .ok_or(PartnerError::Unauthorized)?;
-        access::internal_reader(&principal)?;
-        partner.ok_or(PartnerError::NotFound)
     }
 
     pub async fn list(
@@ -391,41 +376,6 @@ mod tests {
         assert_eq!(page.partners.len(), 2);
         let cursor = PartnerCursor::decode(page.next_cursor.as_deref().unwrap()).unwrap();
         assert_eq!(cursor.id, page.partners[1].id);
-    }
-
-    #[tokio::test]
-    async fn hot_read_maps_unknown_credentials_and_roles() {
-        let mut store = MockPartnerStore::new();
-        store.expect_get_partner_as().returning(|_, _, _| Ok(None));
-        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
-        let cred = Credential::from_token("ps_x");
-        let err = svc
-            .get_with_credential(cred, PartnerId::generate())
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unauthorized);
-
-        let mut store = MockPartnerStore::new();
-        store
-            .expect_get_partner_as()
-            .returning(|_, _, _| Ok(Some((principal(Role::Partner), None))));
-        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
-        let err = svc
-            .get_with_credential(cred, PartnerId::generate())
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Forbidden);
-
-        let mut store = MockPartnerStore::new();
-        store
-            .expect_get_partner_as()
-            .returning(|_, _, _| Ok(Some((principal(Role::Viewer), None))));
-        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
-        let err = svc
-            .get_with_credential(cred, PartnerId::generate())
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NotFound);
     }
 
     #[tokio::test]

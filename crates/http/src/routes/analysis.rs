@@ -2,7 +2,7 @@
 
 use crate::dto::{PartnerDto, Timestamp};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, Json, Presented, path_id};
+use crate::extract::{Caller, Json, path_id};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, put, web};
 use partneros_domain::ErrorKind;
@@ -131,7 +131,7 @@ fn dto(p: IdealPartnerProfile, at: Option<chrono::DateTime<chrono::Utc>>) -> Ide
 #[post("/partners/{partnerId}/analyze")]
 pub async fn analyze_partner(
     state: web::Data<AppState>,
-    presented: Presented,
+    caller: Caller,
     path: web::Path<String>,
     query: web::Query<AnalyzeQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -144,14 +144,11 @@ pub async fn analyze_partner(
     // The analysis runs on its own task: a client that goes away does not cancel it half-way
     // (others may be waiting for its result, and it finishes by persisting).
     let service = state.analysis.clone();
-    let credential = presented.0;
-    let outcome = actix_web::rt::spawn(async move {
-        service
-            .analyze_with_credential(credential, id, refresh)
+    let principal = caller.0;
+    let outcome =
+        actix_web::rt::spawn(async move { service.analyze(&principal, id, refresh).await })
             .await
-    })
-    .await
-    .map_err(|_| ApiError::new(ErrorKind::Internal, "the analysis task failed"))??;
+            .map_err(|_| ApiError::new(ErrorKind::Internal, "the analysis task failed"))??;
     Ok(HttpResponse::Ok().json(AnalyzeResponse {
         partner: outcome.partner.into(),
         ai_insights: outcome.insights,

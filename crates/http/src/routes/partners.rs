@@ -2,7 +2,7 @@
 
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, Json, Presented, path_id};
+use crate::extract::{Caller, Json, path_id};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use partneros_domain::error::ValidationErrors;
@@ -255,11 +255,11 @@ pub async fn create_partner(
 #[get("/partners/{partnerId}")]
 pub async fn get_partner(
     state: web::Data<AppState>,
-    presented: Presented,
+    caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PartnerId::from_uuid(path_id(&path, "partnerId")?);
-    let partner = state.partners.get_with_credential(presented.0, id).await?;
+    let partner = state.partners.get(&caller.0, id).await?;
     Ok(HttpResponse::Ok().json(PartnerResponse {
         partner: partner.into(),
     }))

@@ -25,8 +25,6 @@ async fn app_behind_proxy() -> (TestApp, TcpProxy) {
         db: Some(db),
         database_url: Some(url),
         pool_wait_ms: POOL_WAIT.as_millis() as u64,
-        // Two shards of three (one HTTP worker): each shares a connection for the plain reads,
-        // so the faults reach the pipelined path too.
         pool_size: 6,
         config: Box::new(|c| c.statement_timeout = STATEMENT_TIMEOUT),
         ..Options::default()
