@@ -3,6 +3,7 @@
 //! binary, one module per area.
 
 mod api_keys;
+mod applications;
 mod health;
 mod helpers;
 mod identity;
