@@ -2,6 +2,7 @@
 //! database, passes explicit instants (no sleeps) and inspects rows with plain SQL. One test
 //! binary, one module per area.
 
+mod analysis;
 mod api_keys;
 mod applications;
 mod health;
