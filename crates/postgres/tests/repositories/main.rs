@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod identity;
 mod invitations;
+mod legal_templates;
 mod organizations;
 mod partners;
 mod rate_limits;
