@@ -325,6 +325,29 @@ mod tests {
         assert_eq!(PartnerStage::ALL.len(), 5);
     }
 
+    #[test]
+    fn partner_enums_refuse_other_values() {
+        for bad in ["partner", "TECHNOLOGY", ""] {
+            assert!(bad.parse::<PartnerType>().is_err(), "{bad}");
+        }
+        assert!("won".parse::<PartnerStage>().is_err());
+        assert!("nope".parse::<PartnerCategory>().is_err());
+        assert!("robot".parse::<TierSource>().is_err());
+    }
+
+    #[test]
+    fn partner_names_are_1_to_200_characters_without_controls() {
+        assert!(PartnerName::parse(&"n".repeat(200)).is_ok());
+        for bad in [
+            "".to_owned(),
+            "   ".to_owned(),
+            "n".repeat(201),
+            "a\u{0}b".to_owned(),
+        ] {
+            assert!(PartnerName::parse(&bad).is_err(), "{bad:?}");
+        }
+    }
+
     fn fields(
         products: &[&str],
         tier: Option<&str>,
