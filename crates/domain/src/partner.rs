@@ -188,6 +188,49 @@ pub fn validate_products(raw: &[String], errors: &mut ValidationErrors) -> Vec<S
     out
 }
 
+/// The fields an analysis shares with hand edits, as stored when the analysis is written (a
+/// store reads them under the partner's row lock, so a concurrent hand edit is either seen here
+/// or waits for the write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandEditedFields {
+    pub products: Vec<String>,
+    pub tier: Option<String>,
+    pub tier_source: Option<TierSource>,
+}
+
+impl HandEditedFields {
+    /// These fields once an analysis that found `enriched_products` and derived `auto_tier` is
+    /// written: the stored products stay, in their order, and the enriched ones follow, without
+    /// duplicates (compared case-insensitively, first spelling kept); a tier set by hand stays,
+    /// any other is replaced by the derived tier (marked automatic) when there is one.
+    pub fn after_analysis(self, enriched_products: &[String], auto_tier: Option<&str>) -> Self {
+        let mut products: Vec<String> = Vec::with_capacity(self.products.len());
+        let mut seen: Vec<String> = Vec::with_capacity(self.products.len());
+        for p in self
+            .products
+            .into_iter()
+            .chain(enriched_products.iter().cloned())
+        {
+            let folded = p.to_lowercase();
+            if !seen.contains(&folded) {
+                seen.push(folded);
+                products.push(p);
+            }
+        }
+        let (tier, tier_source) = match auto_tier {
+            Some(auto) if self.tier_source != Some(TierSource::Manual) => {
+                (Some(auto.to_owned()), Some(TierSource::Auto))
+            }
+            _ => (self.tier, self.tier_source),
+        };
+        Self {
+            products,
+            tier,
+            tier_source,
+        }
+    }
+}
+
 /// Filters of the partner list.
 #[derive(Debug, Clone, Default)]
 pub struct PartnerFilter {
@@ -280,6 +323,103 @@ mod tests {
         );
         assert!("Reseller".parse::<PartnerType>().is_err());
         assert_eq!(PartnerStage::ALL.len(), 5);
+    }
+
+    #[test]
+    fn partner_enums_refuse_other_values() {
+        for bad in ["partner", "TECHNOLOGY", ""] {
+            assert!(bad.parse::<PartnerType>().is_err(), "{bad}");
+        }
+        assert!("won".parse::<PartnerStage>().is_err());
+        assert!("nope".parse::<PartnerCategory>().is_err());
+        assert!("robot".parse::<TierSource>().is_err());
+    }
+
+    #[test]
+    fn partner_names_are_1_to_200_characters_without_controls() {
+        assert!(PartnerName::parse(&"n".repeat(200)).is_ok());
+        for bad in [
+            "".to_owned(),
+            "   ".to_owned(),
+            "n".repeat(201),
+            "a\u{0}b".to_owned(),
+        ] {
+            assert!(PartnerName::parse(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn fields(
+        products: &[&str],
+        tier: Option<&str>,
+        source: Option<TierSource>,
+    ) -> HandEditedFields {
+        HandEditedFields {
+            products: products.iter().map(|p| (*p).to_owned()).collect(),
+            tier: tier.map(str::to_owned),
+            tier_source: source,
+        }
+    }
+
+    fn names(raw: &[&str]) -> Vec<String> {
+        raw.iter().map(|p| (*p).to_owned()).collect()
+    }
+
+    #[test]
+    fn an_analysis_appends_enriched_products_after_the_stored_ones() {
+        let stored = fields(&["Payments", "CRM"], None, None);
+        let after = stored.after_analysis(&names(&["crm", "Billing", "PAYMENTS", "billing"]), None);
+        assert_eq!(after.products, names(&["Payments", "CRM", "Billing"]));
+    }
+
+    #[test]
+    fn an_analysis_keeps_stored_products_when_it_finds_none() {
+        let after = fields(&["CRM"], None, None).after_analysis(&[], None);
+        assert_eq!(after.products, names(&["CRM"]));
+        let after = fields(&[], None, None).after_analysis(&names(&["ERP", "erp"]), None);
+        assert_eq!(after.products, names(&["ERP"]));
+    }
+
+    #[test]
+    fn products_compare_case_insensitively_beyond_ascii() {
+        let after = fields(&["Ärzte-Portal"], None, None)
+            .after_analysis(&names(&["ÄRZTE-PORTAL", "ärzte-portal"]), None);
+        assert_eq!(after.products, names(&["Ärzte-Portal"]));
+    }
+
+    #[test]
+    fn an_analysis_sets_the_derived_tier_unless_one_was_set_by_hand() {
+        // No tier yet, or an automatic one: the derived tier replaces it.
+        let after = fields(&[], None, None).after_analysis(&[], Some("gold"));
+        assert_eq!(
+            (after.tier.as_deref(), after.tier_source),
+            (Some("gold"), Some(TierSource::Auto))
+        );
+        let after =
+            fields(&[], Some("bronze"), Some(TierSource::Auto)).after_analysis(&[], Some("gold"));
+        assert_eq!(
+            (after.tier.as_deref(), after.tier_source),
+            (Some("gold"), Some(TierSource::Auto))
+        );
+        // A tier stored without a source (legacy rows) is not a hand-set one.
+        let after = fields(&[], Some("bronze"), None).after_analysis(&[], Some("gold"));
+        assert_eq!(
+            (after.tier.as_deref(), after.tier_source),
+            (Some("gold"), Some(TierSource::Auto))
+        );
+        // A tier set by hand stays.
+        let manual = fields(&[], Some("Strategic"), Some(TierSource::Manual));
+        assert_eq!(manual.clone().after_analysis(&[], Some("gold")), manual);
+    }
+
+    #[test]
+    fn an_analysis_without_a_derived_tier_leaves_the_tier_alone() {
+        for stored in [
+            fields(&[], None, None),
+            fields(&[], Some("bronze"), Some(TierSource::Auto)),
+            fields(&[], Some("Strategic"), Some(TierSource::Manual)),
+        ] {
+            assert_eq!(stored.clone().after_analysis(&[], None), stored);
+        }
     }
 
     proptest! {

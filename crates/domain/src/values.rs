@@ -389,6 +389,7 @@ mod tests {
             "-acme.com",
             "acme.com:abc",
             "a b.com",
+            "not a domain",
             "http://",
         ] {
             assert!(PartnerDomain::parse(raw).is_err(), "{raw}");
@@ -422,7 +423,7 @@ mod tests {
     #[test]
     fn slugs() {
         assert!(Slug::parse("acme-inc").is_ok());
-        for bad in ["ab", "Acme", "-acme", "acme-", "a_b_c"] {
+        for bad in ["ab", "Acme", "-acme", "acme-", "a_b_c", "Not A Slug"] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Slug::from_name("Acme, Inc.").as_str(), "acme-inc");
@@ -445,6 +446,7 @@ mod tests {
         assert!(!Role::Partner.is_internal());
         assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
         assert!("root".parse::<Role>().is_err());
+        assert!("superuser".parse::<Role>().is_err());
     }
 
     #[test]
@@ -453,6 +455,22 @@ mod tests {
         assert!(BoundedText::<5>::parse("abcdef").is_err());
         assert!(BoundedText::<5>::parse("   ").is_err());
         assert!(BoundedText::<5>::parse("a\u{0}b").is_err());
+        assert!(BoundedText::<5>::parse("").is_err());
+    }
+
+    #[test]
+    fn https_urls() {
+        assert!(HttpsUrl::parse("https://acme.com/logo.png").is_ok());
+        for bad in [
+            "http://acme.com/logo.png",
+            "javascript:alert(1)",
+            "https://",
+            "https:///logo.png",
+            "https://acme.com/a b.png",
+            "acme.com/logo.png",
+        ] {
+            assert!(HttpsUrl::parse(bad).is_err(), "{bad}");
+        }
     }
 
     proptest! {

@@ -319,6 +319,28 @@ mod tests {
         assert!(parse_json::<Body>(b" {\"name\": \"a\"} \n").is_ok());
     }
 
+    /// Every way a body can fail to be JSON is `invalid_json` (the API tests send one of them
+    /// to each endpoint).
+    #[test]
+    fn malformed_bodies_are_syntax_errors() {
+        for body in [
+            &b"{\"name\": \"\x01"[..],
+            b"{\"name\": \"\\q\"}",
+            b"  \n",
+            b"{\"name\": \"\xff\xfe\"}",
+            b"{\"name\": \"a\"} {}",
+            b"{\"name\":",
+        ] {
+            let e = parse_json::<Body>(body).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "invalid_json",
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
     #[test]
     fn field_names_are_pulled_from_serde_messages() {
         assert_eq!(

@@ -3,13 +3,13 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::models::{PartnerRow, partner as partner_of};
+use crate::models::{PartnerRow, TxError, corrupt, partner as partner_of, record_event};
 use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use partneros_domain::StoreError;
 use partneros_domain::analysis::scoring::IdealPartnerProfile;
 use partneros_domain::analysis::store::{
@@ -17,7 +17,7 @@ use partneros_domain::analysis::store::{
     PartnerAnalysis,
 };
 use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
-use partneros_domain::partner::Partner;
+use partneros_domain::partner::{HandEditedFields, Partner, TierSource};
 use uuid::Uuid;
 
 /// Attempts of a background analysis before it is marked failed.
@@ -65,11 +65,6 @@ struct ClaimedJob {
     #[diesel(sql_type = Integer)]
     max_attempts: i32,
 }
-
-/// The analysis write (`save_partner_analysis`, see the migration) answering the updated
-/// partner, in one round trip.
-const SAVE_ANALYSIS: &str = "SELECT * FROM save_partner_analysis(\
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 
 /// `$query` (which has `partners`) joined with the organization's ideal profile and the
 /// domain's unexpired cache entry by `$enriched_by`.
@@ -353,37 +348,79 @@ impl AnalysisStore for Database {
         partner: PartnerId,
         analysis: PartnerAnalysis,
     ) -> Result<Option<Partner>, StoreError> {
-        use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text};
         let mut conn = self.conn().await?;
-        let p = &analysis.profile;
+        let org = organization.as_uuid();
+        let id = partner.as_uuid();
         let event = serde_json::json!({
             "partnerId": partner,
             "fitScore": analysis.fit_score,
             "enrichedBy": analysis.ai_insights.get("enrichedBy"),
             "cached": analysis.ai_insights.get("cached"),
         });
-        let row: Option<PartnerRow> = diesel::sql_query(SAVE_ANALYSIS)
-            .bind::<SqlUuid, _>(organization.as_uuid())
-            .bind::<SqlUuid, _>(partner.as_uuid())
-            .bind::<Nullable<Text>, _>(&p.industry)
-            .bind::<Nullable<Text>, _>(&p.description)
-            .bind::<Nullable<Integer>, _>(p.employees)
-            .bind::<Nullable<Text>, _>(&p.employees_range)
-            .bind::<Nullable<Text>, _>(&p.company_revenue)
-            .bind::<Array<Text>, _>(&p.regions)
-            .bind::<Array<Text>, _>(&p.languages)
-            .bind::<Array<Text>, _>(&p.services)
-            .bind::<Array<Text>, _>(&p.products)
-            .bind::<Nullable<SmallInt>, _>(analysis.fit_score)
-            .bind::<Jsonb, _>(&analysis.ai_insights)
-            .bind::<Timestamptz, _>(analysis.analyzed_at)
-            .bind::<Nullable<Text>, _>(&analysis.auto_tier)
-            .bind::<SqlUuid, _>(Uuid::now_v7())
-            .bind::<Jsonb, _>(&event)
-            .get_result(&mut conn)
-            .await
-            .optional()
-            .store()?;
+        let row = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                let this = || {
+                    partners::table
+                        .filter(partners::organization_id.eq(org))
+                        .filter(partners::id.eq(id))
+                };
+                // The row lock makes a concurrent hand edit of the tier or the products wait
+                // for this write, or this write see it: the domain decides over what is stored.
+                let stored: Option<(Vec<String>, Option<String>, Option<String>)> = this()
+                    .select((partners::products, partners::tier, partners::tier_source))
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let Some((products, tier, tier_source)) = stored else {
+                    return Ok(None);
+                };
+                let tier_source = tier_source
+                    .map(|s| {
+                        s.parse::<TierSource>()
+                            .map_err(|_| corrupt("tier source", &s))
+                    })
+                    .transpose()
+                    .map_err(TxError::Store)?;
+                let fields = HandEditedFields {
+                    products,
+                    tier,
+                    tier_source,
+                }
+                .after_analysis(&analysis.profile.products, analysis.auto_tier.as_deref());
+                let p = analysis.profile;
+                let row: PartnerRow = diesel::update(this())
+                    .set((
+                        partners::industry.eq(p.industry),
+                        partners::description.eq(p.description),
+                        partners::employees.eq(p.employees),
+                        partners::employees_range.eq(p.employees_range),
+                        partners::company_revenue.eq(p.company_revenue),
+                        partners::regions.eq(p.regions),
+                        partners::languages.eq(p.languages),
+                        partners::services.eq(p.services),
+                        partners::products.eq(fields.products),
+                        partners::fit_score.eq(analysis.fit_score),
+                        partners::ai_insights.eq(analysis.ai_insights),
+                        partners::analyzed_at.eq(analysis.analyzed_at),
+                        partners::updated_at.eq(analysis.analyzed_at),
+                        partners::tier.eq(fields.tier),
+                        partners::tier_source.eq(fields.tier_source.map(TierSource::as_str)),
+                    ))
+                    .returning(PartnerRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                record_event(
+                    conn,
+                    Some(organization),
+                    "partner_analyzed",
+                    event,
+                    analysis.analyzed_at,
+                )
+                .await?;
+                Ok(Some(row))
+            })
+            .await?;
         row.map(partner_of).transpose()
     }
 

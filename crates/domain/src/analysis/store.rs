@@ -99,7 +99,11 @@ pub trait AnalysisStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Writes the analysis to the partner and records the `partner_analyzed` event, in one
-    /// transaction. `Ok(None)` when the partner no longer exists in the organization.
+    /// transaction. The products and the tier are written as
+    /// [`HandEditedFields::after_analysis`](crate::partner::HandEditedFields::after_analysis)
+    /// decides over the values stored at write time, read under the partner's row lock so a
+    /// concurrent hand edit is never overwritten. `Ok(None)` when the partner no longer exists
+    /// in the organization.
     async fn save_analysis(
         &self,
         organization: OrganizationId,

@@ -714,6 +714,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_partner_role_is_refused_on_the_role_field() {
+        let svc = service(
+            MockIdentityStore::new(),
+            MockOrganizationStore::new(),
+            MockPasswordHasher::new(),
+        );
+        let err = svc
+            .add_member(&principal(Role::Owner), "a@example.com", "partner")
+            .await
+            .unwrap_err();
+        let OrganizationError::Invalid(errors) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(errors.0[0].field, "role");
+    }
+
+    #[tokio::test]
     async fn last_owner_conflict_from_the_store_is_a_conflict() {
         let mut orgs = MockOrganizationStore::new();
         orgs.expect_find_member()

@@ -1,5 +1,6 @@
 //! The whole authentication flow: cookie and bearer, expiry, revocation, throttling.
 
+use super::cases::*;
 use super::helpers::*;
 use chrono::Duration;
 use reqwest::Method;
@@ -360,4 +361,35 @@ async fn operational_endpoints_answer() {
         .unwrap();
     let res = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!((res.status.as_u16(), res.code()), (503, "unavailable"));
+}
+
+/// The JSON shapes the sign-in refuses name the field; none counts as a failed sign-in.
+#[tokio::test]
+async fn a_malformed_sign_in_names_the_field_and_counts_no_failure() {
+    let app = spawn_app().await;
+    let owner = app.owner("bad").await;
+    app.sign_up("signin-bad@example.com").await;
+    let si = || json!({"email": "signin-bad@example.com", "password": PASSWORD});
+    let mut cases = Vec::new();
+    for (label, body, field) in [
+        ("email is a number", with(si(), "email", json!(5)), "email"),
+        (
+            "email null",
+            with(si(), "email", serde_json::Value::Null),
+            "email",
+        ),
+        (
+            "password is an array",
+            with(si(), "password", json!(["x"])),
+            "password",
+        ),
+        ("no password", without(si(), "password"), "password"),
+        ("no email", without(si(), "email"), "email"),
+    ] {
+        let label = format!("sign-in: {label}");
+        cases.push(invalid(label, &Method::POST, SIGN_IN, body, field));
+    }
+    assert_cases(&app, &owner, &cases).await;
+    let res = app.sign_in("signin-bad@example.com", PASSWORD).await;
+    assert_eq!(res.status, 200, "sign-in after bad input: {:?}", res.body);
 }
