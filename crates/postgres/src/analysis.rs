@@ -3,7 +3,10 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::models::{PartnerRow, TxError, corrupt, partner as partner_of, record_event};
+use crate::fragments::with_primary_contact;
+use crate::models::{
+    PartnerRow, PrimaryContactRow, TxError, corrupt, partner as partner_of, record_event,
+};
 use crate::schema::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -111,6 +114,7 @@ type ContextTail = (
 
 fn context_of(
     p: PartnerRow,
+    contact: Option<PrimaryContactRow>,
     (ideal, profile, sources, fetched_at, expires_at): ContextTail,
     enriched_by: &str,
 ) -> Result<AnalysisContext, StoreError> {
@@ -133,7 +137,7 @@ fn context_of(
             .increment(1);
     }
     Ok(AnalysisContext {
-        partner: partner_of(p)?,
+        partner: partner_of(p, contact)?,
         ideal: ideal
             .map(serde_json::from_value)
             .transpose()
@@ -152,19 +156,24 @@ impl AnalysisStore for Database {
         now: DateTime<Utc>,
     ) -> Result<Option<AnalysisContext>, StoreError> {
         let mut conn = self.conn().await?;
-        type Row = (PartnerRow, ContextTail);
-        let row: Option<Row> = context_joins!(partners::table, enriched_by, now)
-            .filter(partners::organization_id.eq(organization.as_uuid()))
-            .filter(partners::id.eq(partner.as_uuid()))
-            .select((PartnerRow::as_select(), context_tail!()))
-            .get_result(&mut conn)
-            .await
-            .optional()
-            .store()?;
-        let Some((p, tail)) = row else {
+        type Row = (PartnerRow, Option<PrimaryContactRow>, ContextTail);
+        let row: Option<Row> =
+            context_joins!(with_primary_contact!(partners::table), enriched_by, now)
+                .filter(partners::organization_id.eq(organization.as_uuid()))
+                .filter(partners::id.eq(partner.as_uuid()))
+                .select((
+                    PartnerRow::as_select(),
+                    Option::<PrimaryContactRow>::as_select(),
+                    context_tail!(),
+                ))
+                .get_result(&mut conn)
+                .await
+                .optional()
+                .store()?;
+        let Some((p, contact, tail)) = row else {
             return Ok(None);
         };
-        context_of(p, tail, enriched_by).map(Some)
+        context_of(p, contact, tail, enriched_by).map(Some)
     }
 
     async fn cached_enrichment(
@@ -418,10 +427,11 @@ impl AnalysisStore for Database {
                     analysis.analyzed_at,
                 )
                 .await?;
-                Ok(Some(row))
+                let contact = crate::partners::primary_contact(conn, org, id).await?;
+                Ok(Some((row, contact)))
             })
             .await?;
-        row.map(partner_of).transpose()
+        row.map(|(p, c)| partner_of(p, c)).transpose()
     }
 
     async fn partner_ids(

@@ -2,7 +2,7 @@
 
 use crate::Database;
 use crate::error::ResultExt;
-use crate::models::{TxError, corrupt, partner, record_event};
+use crate::models::{TxError, corrupt, record_event};
 use crate::partners::insert_partner_record;
 use crate::rate_limits::hit_on;
 use crate::schema::*;
@@ -515,11 +515,11 @@ impl ApplicationStore for Database {
                     Some("pending") => {}
                     Some(_) => return Ok(ReviewOutcome::NotPending),
                 }
-                let (row, invitation) = insert_partner_record(conn, &record).await?;
+                let (partner, invitation) = insert_partner_record(conn, &record).await?;
                 let updated: SubmissionRow = diesel::update(submissions::table.find(submission))
                     .set((
                         submissions::status.eq(SubmissionStatus::Approved.as_str()),
-                        submissions::partner_id.eq(row.id),
+                        submissions::partner_id.eq(partner.id.as_uuid()),
                         submissions::reviewed_by.eq(reviewer.map(|u| u.as_uuid())),
                         submissions::reviewed_at.eq(record.now),
                     ))
@@ -527,7 +527,6 @@ impl ApplicationStore for Database {
                     .get_result(conn)
                     .await?;
                 let submission = updated.into_domain().map_err(TxError::Store)?;
-                let partner = partner(row).map_err(TxError::Store)?;
                 Ok(ReviewOutcome::Done((submission, partner, invitation)))
             })
             .await?;

@@ -15,4 +15,16 @@ macro_rules! live_session {
     };
 }
 
-pub(crate) use live_session;
+/// `$query` (which has `partners`) left-joined with each partner's primary contact.
+macro_rules! with_primary_contact {
+    ($query:expr) => {
+        $query.left_join(
+            partner_contacts::table.on(partner_contacts::organization_id
+                .eq(partners::organization_id)
+                .and(partner_contacts::partner_id.eq(partners::id))
+                .and(partner_contacts::is_primary)),
+        )
+    };
+}
+
+pub(crate) use {live_session, with_primary_contact};

@@ -199,11 +199,16 @@ pub(crate) struct PartnerRow {
     pub analyzed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The copy of the primary contact (see the `primary_contact_copy` migration).
-    pub primary_contact_id: Option<Uuid>,
-    pub primary_contact_first_name: Option<String>,
-    pub primary_contact_last_name: Option<String>,
-    pub primary_contact_email: Option<String>,
+}
+
+/// A partner's primary contact, read with the partner (see `with_primary_contact!`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = partner_contacts, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct PrimaryContactRow {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -225,22 +230,16 @@ fn parse_opt<T: std::str::FromStr>(what: &str, v: Option<String>) -> Result<Opti
         .transpose()
 }
 
-pub(crate) fn partner(row: PartnerRow) -> Result<Partner, StoreError> {
-    let primary_contact = match (
-        row.primary_contact_id,
-        row.primary_contact_first_name,
-        row.primary_contact_last_name,
-        row.primary_contact_email,
-    ) {
-        (Some(id), Some(first_name), Some(last_name), Some(email)) => Some(PrimaryContact {
-            id: ContactId::from_uuid(id),
-            first_name,
-            last_name,
-            email,
-        }),
-        (None, None, None, None) => None,
-        _ => return Err(corrupt("primary contact copy", "partly null")),
-    };
+pub(crate) fn partner(
+    row: PartnerRow,
+    contact: Option<PrimaryContactRow>,
+) -> Result<Partner, StoreError> {
+    let primary_contact = contact.map(|c| PrimaryContact {
+        id: ContactId::from_uuid(c.id),
+        first_name: c.first_name,
+        last_name: c.last_name,
+        email: c.email,
+    });
     Ok(Partner {
         id: PartnerId::from_uuid(row.id),
         organization_id: OrganizationId::from_uuid(row.organization_id),

@@ -2,9 +2,11 @@
 
 use crate::Database;
 use crate::error::ResultExt;
+use crate::fragments::with_primary_contact;
 use crate::identity::user_insert;
 use crate::models::{
-    ContactRow, MemberRow, PartnerRow, TxError, UserRow, insert_invitation, partner, record_event,
+    ContactRow, MemberRow, PartnerRow, PrimaryContactRow, TxError, UserRow, insert_invitation,
+    partner, record_event,
 };
 use crate::schema::*;
 use async_trait::async_trait;
@@ -24,15 +26,35 @@ pub(crate) async fn load_one(
     organization: Uuid,
     id: Uuid,
 ) -> Result<Option<Partner>, StoreError> {
-    let row: Option<PartnerRow> = partners::table
-        .filter(partners::organization_id.eq(organization))
-        .filter(partners::id.eq(id))
-        .select(PartnerRow::as_select())
+    let row: Option<(PartnerRow, Option<PrimaryContactRow>)> =
+        with_primary_contact!(partners::table)
+            .filter(partners::organization_id.eq(organization))
+            .filter(partners::id.eq(id))
+            .select((
+                PartnerRow::as_select(),
+                Option::<PrimaryContactRow>::as_select(),
+            ))
+            .get_result(conn)
+            .await
+            .optional()
+            .store()?;
+    row.map(|(p, c)| partner(p, c)).transpose()
+}
+
+/// The primary contact of a partner, for a partner row just written (`RETURNING` cannot join).
+pub(crate) async fn primary_contact(
+    conn: &mut crate::Conn,
+    organization: Uuid,
+    id: Uuid,
+) -> Result<Option<PrimaryContactRow>, diesel::result::Error> {
+    partner_contacts::table
+        .filter(partner_contacts::organization_id.eq(organization))
+        .filter(partner_contacts::partner_id.eq(id))
+        .filter(partner_contacts::is_primary)
+        .select(PrimaryContactRow::as_select())
         .get_result(conn)
         .await
         .optional()
-        .store()?;
-    row.map(partner).transpose()
 }
 
 /// `%` and `_` in a search term match themselves.
@@ -91,7 +113,7 @@ impl PartnerChanges {
 pub(crate) async fn insert_partner_record(
     conn: &mut crate::Conn,
     record: &NewPartnerRecord,
-) -> Result<(PartnerRow, Invitation), diesel::result::Error> {
+) -> Result<(Partner, Invitation), TxError> {
     let org = record.organization_id.as_uuid();
     let p = &record.partner;
     let c = &p.primary_contact;
@@ -123,11 +145,6 @@ pub(crate) async fn insert_partner_record(
             analyzed_at: None,
             created_at: record.now,
             updated_at: record.now,
-            // Written with the partner, so the contact's trigger has nothing to change.
-            primary_contact_id: Some(record.contact_id.as_uuid()),
-            primary_contact_first_name: Some(c.first_name.as_str().to_owned()),
-            primary_contact_last_name: Some(c.last_name.as_str().to_owned()),
-            primary_contact_email: Some(c.email.as_str().to_owned()),
         })
         .returning(PartnerRow::as_returning())
         .get_result(conn)
@@ -196,7 +213,16 @@ pub(crate) async fn insert_partner_record(
         record.now,
     )
     .await?;
-    Ok((row, invitation))
+    let contact = PrimaryContactRow {
+        id: record.contact_id.as_uuid(),
+        first_name: c.first_name.as_str().to_owned(),
+        last_name: c.last_name.as_str().to_owned(),
+        email: c.email.as_str().to_owned(),
+    };
+    Ok((
+        partner(row, Some(contact)).map_err(TxError::Store)?,
+        invitation,
+    ))
 }
 
 #[async_trait]
@@ -206,12 +232,9 @@ impl PartnerStore for Database {
         record: NewPartnerRecord,
     ) -> Result<(Partner, Invitation), StoreError> {
         let mut conn = self.conn().await?;
-        let (row, invitation) = conn
-            .transaction::<_, TxError, _>(async |conn| {
-                Ok(insert_partner_record(conn, &record).await?)
-            })
-            .await?;
-        Ok((partner(row)?, invitation))
+        Ok(conn
+            .transaction::<_, TxError, _>(async |conn| insert_partner_record(conn, &record).await)
+            .await?)
     }
 
     async fn get_partner(
@@ -231,9 +254,12 @@ impl PartnerStore for Database {
         limit: i64,
     ) -> Result<Vec<Partner>, StoreError> {
         let mut conn = self.conn().await?;
-        let mut query = partners::table
+        let mut query = with_primary_contact!(partners::table)
             .filter(partners::organization_id.eq(organization.as_uuid()))
-            .select(PartnerRow::as_select())
+            .select((
+                PartnerRow::as_select(),
+                Option::<PrimaryContactRow>::as_select(),
+            ))
             .order((partners::created_at.desc(), partners::id.desc()))
             .limit(limit)
             .into_boxed();
@@ -263,8 +289,9 @@ impl PartnerStore for Database {
                         .and(partners::id.lt(c.id.as_uuid()))),
             );
         }
-        let rows: Vec<PartnerRow> = query.load(&mut conn).await.store()?;
-        rows.into_iter().map(partner).collect()
+        let rows: Vec<(PartnerRow, Option<PrimaryContactRow>)> =
+            query.load(&mut conn).await.store()?;
+        rows.into_iter().map(|(p, c)| partner(p, c)).collect()
     }
 
     async fn update_partner(
@@ -305,16 +332,19 @@ impl PartnerStore for Database {
                 .get_result(conn)
                 .await
                 .optional()?;
-                if row.is_some()
-                    && let (Some(new), Some(old)) = (&new_domain, &old)
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                if let (Some(new), Some(old)) = (&new_domain, &old)
                     && old.as_deref() != Some(new.as_str())
                 {
                     crate::analysis::enqueue_analysis(conn, org, id.as_uuid(), now).await?;
                 }
-                Ok(row)
+                let contact = primary_contact(conn, org, id.as_uuid()).await?;
+                Ok(Some((row, contact)))
             })
             .await?;
-        updated.map(partner).transpose()
+        updated.map(|(p, c)| partner(p, c)).transpose()
     }
 
     async fn delete_partner(

@@ -59,10 +59,6 @@ diesel::table! {
         analyzed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-        primary_contact_id -> Nullable<Uuid>,
-        primary_contact_first_name -> Nullable<Text>,
-        primary_contact_last_name -> Nullable<Text>,
-        primary_contact_email -> Nullable<Text>,
     }
 }
 
