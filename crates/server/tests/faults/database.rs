@@ -28,7 +28,7 @@ async fn app_behind_proxy() -> (TestApp, TcpProxy) {
         // Two shards of three (one HTTP worker): each shares a connection for the plain reads,
         // so the faults reach the pipelined path too.
         pool_size: 6,
-        config: Box::new(|c| c.statement_timeout = STATEMENT_TIMEOUT),
+        config: Box::new(|c| c.database.statement_timeout = STATEMENT_TIMEOUT),
         ..Options::default()
     })
     .await;
