@@ -1,5 +1,6 @@
 //! Organization API keys.
 
+use crate::dto::api_keys::*;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, path_id};

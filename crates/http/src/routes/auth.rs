@@ -1,6 +1,7 @@
 //! Sign-up, sign-in, sign-out, the current session and the active organization.
 
 use crate::browser::NotCrossOrigin;
+use crate::dto::auth::*;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, MaybeCaller, SESSION_COOKIE, client_info};

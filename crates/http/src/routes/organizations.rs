@@ -1,5 +1,6 @@
 //! Organizations and their members.
 
+use crate::dto::organizations::*;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, path_id};
