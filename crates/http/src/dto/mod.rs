@@ -19,6 +19,29 @@ macro_rules! redacted_debug {
     };
 }
 
+/// A wire enum that mirrors a domain enum (for the OpenAPI document): conversions both ways with
+/// exhaustive matches, so a variant added on either side fails to compile until the other side
+/// has it too. The wire names are checked against the domain's strings by the tests.
+macro_rules! mirror_enum {
+    ($wire:ident <=> $domain:ident { $($variant:ident),+ $(,)? }) => {
+        impl From<$domain> for $wire {
+            fn from(value: $domain) -> Self {
+                match value {
+                    $($domain::$variant => $wire::$variant),+
+                }
+            }
+        }
+
+        impl From<$wire> for $domain {
+            fn from(value: $wire) -> Self {
+                match value {
+                    $($wire::$variant => $domain::$variant),+
+                }
+            }
+        }
+    };
+}
+
 pub mod analysis;
 pub mod api_keys;
 pub mod applications;
@@ -80,6 +103,17 @@ mod tests {
     use super::auth::{AcceptInvitationRequest, SignInRequest, SignUpRequest};
     use super::*;
     use uuid::Uuid;
+
+    /// The values of a string enum's schema in the OpenAPI document, in order.
+    pub(super) fn schema_enum<T: utoipa::PartialSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        schema["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a string enum: {schema}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
 
     #[test]
     fn types_carrying_secrets_redact_them_in_debug() {

@@ -2,6 +2,7 @@
 
 use super::{Timestamp, ts};
 use partneros_domain::organization::{Invitation, Member, Membership, Organization};
+use partneros_domain::values::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -64,6 +65,14 @@ pub enum RoleName {
     Viewer,
     Partner,
 }
+
+mirror_enum!(RoleName <=> Role {
+    Owner,
+    Admin,
+    Member,
+    Viewer,
+    Partner,
+});
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrganizationsResponse {
@@ -164,4 +173,20 @@ pub struct InvitationResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationsResponse {
     pub invitations: Vec<InvitationDto>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_are_the_domain_roles() {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(super::super::tests::schema_enum::<RoleName>(), names);
+        for role in Role::ALL {
+            let wire = RoleName::from(role);
+            assert_eq!(serde_json::to_value(&wire).unwrap(), role.as_str());
+            assert_eq!(Role::from(wire), role);
+        }
+    }
 }

@@ -4,11 +4,11 @@ use super::{Timestamp, double_option, non_null, ts};
 use crate::error::ApiError;
 use partneros_domain::error::ValidationErrors;
 use partneros_domain::ids::UserId;
-use partneros_domain::partner::Partner;
 use partneros_domain::partner::{
     CreatePartner, NewContact, PartnerCursor, PartnerFilter, PartnerPatch, ShortText,
     validate_products,
 };
+use partneros_domain::partner::{Partner, PartnerCategory, PartnerStage, PartnerType, TierSource};
 use partneros_domain::services::partners::DEFAULT_PAGE;
 use partneros_domain::values::{BoundedText, Email, HttpsUrl, PartnerDomain};
 use serde::{Deserialize, Serialize};
@@ -138,6 +138,32 @@ pub enum TierSourceName {
     Auto,
     Manual,
 }
+
+mirror_enum!(PartnerTypeName <=> PartnerType {
+    Technology,
+    Consulting,
+    Services,
+    Channel,
+    Strategic,
+    Reseller,
+    Referral,
+});
+
+mirror_enum!(PartnerCategoryName <=> PartnerCategory {
+    Solution,
+    Technology,
+    Sales,
+});
+
+mirror_enum!(PartnerStageName <=> PartnerStage {
+    Prospect,
+    Onboarding,
+    Active,
+    Inactive,
+    Churned,
+});
+
+mirror_enum!(TierSourceName <=> TierSource { Auto, Manual });
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartnerResponse {
@@ -381,4 +407,32 @@ pub(crate) fn into_patch(b: UpdatePartnerRequest) -> Result<PartnerPatch, ApiErr
     };
     e.into_result().map_err(|e| ApiError::validation(e.0))?;
     Ok(patch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::schema_enum;
+    use super::*;
+
+    /// Every domain variant round-trips through its wire twin under the domain's own name, and
+    /// the document's enum lists exactly the domain's names.
+    macro_rules! mirrors {
+        ($wire:ident, $domain:ident) => {{
+            let names: Vec<&str> = $domain::ALL.iter().map(|v| v.as_str()).collect();
+            assert_eq!(schema_enum::<$wire>(), names, stringify!($wire));
+            for &value in $domain::ALL {
+                let wire = $wire::from(value);
+                assert_eq!(serde_json::to_value(&wire).unwrap(), value.as_str());
+                assert_eq!($domain::from(wire), value);
+            }
+        }};
+    }
+
+    #[test]
+    fn partner_enums_mirror_the_domain() {
+        mirrors!(PartnerTypeName, PartnerType);
+        mirrors!(PartnerCategoryName, PartnerCategory);
+        mirrors!(PartnerStageName, PartnerStage);
+        mirrors!(TierSourceName, TierSource);
+    }
 }
