@@ -3,6 +3,7 @@
 use crate::dto::analysis::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, Presented, path_id};
+use crate::openapi::{JsonBodyErrors, NotSignedIn, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, put, web};
 use partneros_domain::ErrorKind;
@@ -15,12 +16,12 @@ use partneros_domain::ids::PartnerId;
     responses(
         (status = 200, description = "Analyzed: enriched fields, fit score and insights stored on the partner", body = AnalyzeResponse),
         (status = 400, description = "Malformed id or query, or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not analyze", body = ErrorBody),
         (status = 404, description = "No such partner in the active organization", body = ErrorBody),
         (status = 429, description = "The organization has used its analysis refreshes (`ANALYSIS_REFRESHES_PER_DAY`) or language-model calls (`LLM_CALLS_PER_DAY`) of the last 24 hours; the message names which, `Retry-After` says when one is free again, and nothing was changed", body = ErrorBody),
         (status = 502, description = "The language model failed after retries; the partner is unchanged", body = ErrorBody),
         (status = 503, description = "Database unavailable, or another analysis of the same domain is still running", body = ErrorBody),
+        NotSignedIn,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -59,9 +60,8 @@ pub async fn analyze_partner(
     responses(
         (status = 200, description = "The organization's ideal partner profile (defaults while none is set)", body = IdealProfileResponse),
         (status = 400, description = "No active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Partner-portal users may not read it", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -80,11 +80,9 @@ pub async fn get_ideal_profile(
     responses(
         (status = 200, description = "Replaced; applies to analyses from now on", body = IdealProfileResponse),
         (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins may change it", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -5,6 +5,7 @@ use crate::dto::applications::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, path_id};
 use crate::multipart::read_spooled_form;
+use crate::openapi::{DatabaseUnavailable, JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use partneros_domain::banner::{MAX_BANNER_BYTES, SNIFF_BYTES};
@@ -16,18 +17,14 @@ fn base(state: &AppState) -> &str {
     &state.settings.public_base_url
 }
 
-const AUTH: &str = "Not signed in";
-
 #[utoipa::path(tag = "applications", request_body = ApplicationRequest,
     responses(
         (status = 201, description = "Created", body = ApplicationResponse),
         (status = 400, description = "Invalid input (per-item details) or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not write", body = ErrorBody),
         (status = 409, description = "The slug is taken", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[post("/partners/applications")]
@@ -46,9 +43,8 @@ pub async fn create_application(
     responses(
         (status = 200, description = "The organization's applications", body = ApplicationsResponse),
         (status = 400, description = "No active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Partner-portal users may not read", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[get("/partners/applications")]
@@ -69,10 +65,9 @@ pub async fn list_applications(
     responses(
         (status = 200, description = "The application", body = ApplicationResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Partner-portal users may not read", body = ErrorBody),
         (status = 404, description = "No such application in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[get("/partners/applications/{applicationId}")]
@@ -93,13 +88,11 @@ pub async fn get_application(
     responses(
         (status = 200, description = "The changed application", body = ApplicationResponse),
         (status = 400, description = "Invalid input, malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not write", body = ErrorBody),
         (status = 404, description = "No such application in the active organization", body = ErrorBody),
         (status = 409, description = "The slug is taken", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[patch("/partners/applications/{applicationId}")]
@@ -123,10 +116,9 @@ pub async fn update_application(
     responses(
         (status = 200, description = "Deleted with its links and submissions", body = SuccessResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not write", body = ErrorBody),
         (status = 404, description = "No such application in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[delete("/partners/applications/{applicationId}")]
@@ -145,13 +137,11 @@ pub async fn delete_application(
     responses(
         (status = 201, description = "Created", body = AffiliateLinkResponse),
         (status = 400, description = "Invalid input, malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not write", body = ErrorBody),
         (status = 404, description = "No such application in the active organization", body = ErrorBody),
         (status = 409, description = "The application has a link with this slug", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[post("/partners/applications/{applicationId}/affiliate-links")]
@@ -176,10 +166,9 @@ pub async fn create_affiliate_link(
     responses(
         (status = 200, description = "The application's links with their lead counts", body = AffiliateLinksResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Partner-portal users may not read", body = ErrorBody),
         (status = 404, description = "No such application in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[get("/partners/applications/{applicationId}/affiliate-links")]
@@ -202,10 +191,9 @@ pub async fn list_affiliate_links(
     responses(
         (status = 200, description = "Submissions, newest first", body = SubmissionsResponse),
         (status = 400, description = "Malformed id, limit or cursor, or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Partner-portal users may not read", body = ErrorBody),
         (status = 404, description = "No such application in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[get("/partners/applications/{applicationId}/submissions")]
@@ -236,11 +224,10 @@ pub async fn list_submissions(
     responses(
         (status = 200, description = "Approved; the partner and its primary contact were created from the answers", body = ApprovedResponse),
         (status = 400, description = "The answers lack what the partner mapping needs, malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not write", body = ErrorBody),
         (status = 404, description = "No such submission in the active organization", body = ErrorBody),
         (status = 409, description = "Already reviewed, or the partner's domain is taken", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[post("/partners/applications/submissions/{submissionId}/approve")]
@@ -262,13 +249,11 @@ pub async fn approve_submission(
     responses(
         (status = 200, description = "Rejected", body = SubmissionResponse),
         (status = 400, description = "Invalid reason, malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not write", body = ErrorBody),
         (status = 404, description = "No such submission in the active organization", body = ErrorBody),
         (status = 409, description = "Already reviewed", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[post("/partners/applications/submissions/{submissionId}/reject")]
@@ -292,7 +277,7 @@ pub async fn reject_submission(
     responses(
         (status = 200, description = "The published form as a prospect sees it", body = PublicApplicationResponse),
         (status = 404, description = "Unknown, draft or closed", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        DatabaseUnavailable,
     ))]
 // Mounted in the scope `/api/partners/applications/public` (see `routes_of`).
 #[get("/{slug}")]
@@ -326,7 +311,7 @@ pub async fn public_application(
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "More than 10 submissions a minute from this address; see Retry-After", body = ErrorBody),
         (status = 502, description = "The captcha service is unreachable; nothing was recorded", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        DatabaseUnavailable,
     ))]
 // Mounted as the scope `/api/partners/applications/submit` (see `routes_of`).
 #[post("")]
@@ -361,14 +346,13 @@ pub async fn submit(
     responses(
         (status = 200, description = "Stored", body = BannerResponse),
         (status = 400, description = "Missing file, malformed applicationId or no active organization", body = ErrorBody),
-        (status = 401, description = AUTH, body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not upload", body = ErrorBody),
         (status = 404, description = "No such application in the active organization", body = ErrorBody),
         (status = 413, description = "Over 5 MiB (5242880 bytes)", body = ErrorBody),
         (status = 415, description = "Not multipart, or not a JPEG, PNG, WebP or GIF (judged by content)", body = ErrorBody),
         (status = 429, description = "Over 20 uploads a minute for this user in this organization; see Retry-After", body = ErrorBody),
         (status = 502, description = "The file store failed; nothing was changed", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = [])))]
 #[post("/partners/applications/banner")]

@@ -5,6 +5,7 @@ use crate::dto::legal_templates::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, path_id};
 use crate::multipart::read_spooled_form;
+use crate::openapi::SignedInErrors;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use partneros_domain::ids::PartnerId;
@@ -18,7 +19,6 @@ use partneros_domain::services::legal_templates::TemplateUpload;
     responses(
         (status = 200, description = "Created in Docuseal and recorded", body = CreatedTemplateResponse),
         (status = 400, description = "Invalid, missing or duplicate parts (with per-item details), or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not create templates", body = ErrorBody),
         (status = 404, description = "No such partner in the active organization", body = ErrorBody),
         (status = 409, description = "`name_taken`: the organization has a template with this name", body = ErrorBody),
@@ -26,7 +26,7 @@ use partneros_domain::services::legal_templates::TemplateUpload;
         (status = 429, description = "More than 10 template uploads a minute by this user in this organization; see `Retry-After` (checked before the body is read)", body = ErrorBody),
         (status = 415, description = "Not multipart, or the file is not a PDF", body = ErrorBody),
         (status = 502, description = "Docuseal is not configured, unreachable, slow, refusing, or lacks the PDF API; nothing was recorded", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -81,9 +81,8 @@ pub async fn create_template(
     responses(
         (status = 200, description = "Templates of the active organization, newest first", body = TemplatesResponse),
         (status = 400, description = "Malformed partnerId or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Partner-portal users may not list templates", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -109,10 +108,9 @@ pub async fn list_templates(
     responses(
         (status = 200, description = "The template", body = TemplateResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Partner-portal users may not read templates", body = ErrorBody),
         (status = 404, description = "No such template in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -135,11 +133,10 @@ pub async fn get_template(
     responses(
         (status = 200, description = "Archived in Docuseal and deleted", body = SuccessResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not delete templates", body = ErrorBody),
         (status = 404, description = "No such template in the active organization", body = ErrorBody),
         (status = 502, description = "Docuseal could not archive it; the template is kept", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -4,6 +4,7 @@ use crate::dto::partners::*;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, Presented, path_id};
+use crate::openapi::{JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use partneros_domain::ids::PartnerId;
@@ -14,9 +15,8 @@ use partneros_domain::ids::PartnerId;
     responses(
         (status = 200, description = "A page of partners, newest first", body = PartnersResponse),
         (status = 400, description = "Invalid filter, limit or cursor, or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Partner-portal users may not list partners", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -43,12 +43,10 @@ pub async fn list_partners(
     responses(
         (status = 201, description = "Created with its primary contact, who gets a `partner` account and a set-password invitation", body = PartnerResponse),
         (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not create partners", body = ErrorBody),
         (status = 409, description = "The organization already has a partner with this domain", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -71,10 +69,9 @@ pub async fn create_partner(
     responses(
         (status = 200, description = "The partner", body = PartnerResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Partner-portal users may not read partner records", body = ErrorBody),
         (status = 404, description = "No such partner in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -98,13 +95,11 @@ pub async fn get_partner(
     responses(
         (status = 200, description = "The changed partner", body = PartnerResponse),
         (status = 400, description = "Invalid input, unknown or server-set keys, malformed id, or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not change partners", body = ErrorBody),
         (status = 404, description = "No such partner in the active organization", body = ErrorBody),
         (status = 409, description = "Another partner of the organization has this domain", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -129,10 +124,9 @@ pub async fn update_partner(
     responses(
         (status = 200, description = "Deleted with its contacts; its portal accounts lose access", body = SuccessResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not delete partners", body = ErrorBody),
         (status = 404, description = "No such partner in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
