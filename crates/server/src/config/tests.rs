@@ -203,6 +203,13 @@ fn secrets_never_show_in_debug() {
         ("BOOTSTRAP_PASSWORD", "bootstrap-secret-789"),
         ("BOOTSTRAP_ORGANIZATION", "Acme"),
         ("METRICS_TOKEN", "metrics-secret-0123456789"),
+        ("STORAGE_BACKEND", "s3"),
+        ("S3_BUCKET", "b"),
+        ("S3_ACCESS_KEY_ID", "id"),
+        ("S3_SECRET_ACCESS_KEY", "s3-secret-246"),
+        ("LLM_BASE_URL", "http://localhost:11434/v1"),
+        ("LLM_MODEL", "m"),
+        ("LLM_API_KEY", "llm-secret-135"),
     ]))
     .unwrap();
     let shown = format!("{c:?}");
@@ -211,6 +218,8 @@ fn secrets_never_show_in_debug() {
         "turnstile-secret-456",
         "bootstrap-secret-789",
         "metrics-secret-0123456789",
+        "s3-secret-246",
+        "llm-secret-135",
     ] {
         assert!(!shown.contains(secret), "{secret} leaked");
     }
