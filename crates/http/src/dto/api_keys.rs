@@ -12,8 +12,7 @@ use uuid::Uuid;
 pub struct ApiKeyDto {
     pub id: Uuid,
     pub name: String,
-    #[schema(value_type = RoleName)]
-    pub role: &'static str,
+    pub role: RoleName,
     /// The first characters of the key.
     pub prefix: String,
     pub created_by: Option<Uuid>,
@@ -26,7 +25,7 @@ impl From<ApiKey> for ApiKeyDto {
         Self {
             id: k.id.as_uuid(),
             name: k.name,
-            role: k.role.as_str(),
+            role: k.role.into(),
             prefix: k.prefix,
             created_by: k.created_by.map(|u| u.as_uuid()),
             created_at: ts(k.created_at),

@@ -146,7 +146,7 @@ mod tests {
             api_key: ApiKeyDto {
                 id: Uuid::nil(),
                 name: "crm".into(),
-                role: "member",
+                role: organizations::RoleName::Member,
                 prefix: "pk_x".into(),
                 created_by: None,
                 created_at: ts(chrono::Utc::now()),

@@ -39,8 +39,7 @@ pub struct MembershipDto {
     pub name: String,
     pub slug: String,
     pub created_at: Timestamp,
-    #[schema(value_type = RoleName)]
-    pub role: &'static str,
+    pub role: RoleName,
 }
 
 impl From<Membership> for MembershipDto {
@@ -50,7 +49,7 @@ impl From<Membership> for MembershipDto {
             name: m.organization.name,
             slug: m.organization.slug,
             created_at: ts(m.organization.created_at),
-            role: m.role.as_str(),
+            role: m.role.into(),
         }
     }
 }
@@ -93,8 +92,7 @@ pub struct MemberDto {
     pub user_id: Uuid,
     pub email: String,
     pub name: String,
-    #[schema(value_type = RoleName)]
-    pub role: &'static str,
+    pub role: RoleName,
     /// For `partner` members: their partner record.
     pub partner_id: Option<Uuid>,
     pub joined_at: Timestamp,
@@ -106,7 +104,7 @@ impl From<Member> for MemberDto {
             user_id: m.user_id.as_uuid(),
             email: m.email,
             name: m.name,
-            role: m.role.as_str(),
+            role: m.role.into(),
             partner_id: m.partner_id.map(|p| p.as_uuid()),
             joined_at: ts(m.joined_at),
         }
@@ -143,8 +141,7 @@ pub struct InvitationDto {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub email: String,
-    #[schema(value_type = RoleName)]
-    pub role: &'static str,
+    pub role: RoleName,
     /// The partner record of a partner-portal invitation.
     pub partner_id: Option<Uuid>,
     pub expires_at: Timestamp,
@@ -157,7 +154,7 @@ impl From<Invitation> for InvitationDto {
             id: i.id.as_uuid(),
             organization_id: i.organization_id.as_uuid(),
             email: i.email,
-            role: i.role.as_str(),
+            role: i.role.into(),
             partner_id: i.partner_id.map(|p| p.as_uuid()),
             expires_at: ts(i.expires_at),
             created_at: ts(i.created_at),

@@ -33,16 +33,12 @@ pub struct PartnerDto {
     pub domain: Option<String>,
     pub logo_url: Option<String>,
     #[serde(rename = "type")]
-    #[schema(value_type = PartnerTypeName)]
-    pub partner_type: &'static str,
+    pub partner_type: PartnerTypeName,
     pub subtype: Option<String>,
-    #[schema(value_type = Option<PartnerCategoryName>)]
-    pub category: Option<&'static str>,
+    pub category: Option<PartnerCategoryName>,
     pub tier: Option<String>,
-    #[schema(value_type = Option<TierSourceName>)]
-    pub tier_source: Option<&'static str>,
-    #[schema(value_type = PartnerStageName)]
-    pub stage: &'static str,
+    pub tier_source: Option<TierSourceName>,
+    pub stage: PartnerStageName,
     pub industry: Option<String>,
     pub description: Option<String>,
     pub employees: Option<i32>,
@@ -71,12 +67,12 @@ impl From<Partner> for PartnerDto {
             name: p.name,
             domain: p.domain,
             logo_url: p.logo_url,
-            partner_type: p.partner_type.as_str(),
+            partner_type: p.partner_type.into(),
             subtype: p.subtype,
-            category: p.category.map(|c| c.as_str()),
+            category: p.category.map(Into::into),
             tier: p.tier,
-            tier_source: p.tier_source.map(|t| t.as_str()),
-            stage: p.stage.as_str(),
+            tier_source: p.tier_source.map(Into::into),
+            stage: p.stage.into(),
             industry: p.industry,
             description: p.description,
             employees: p.employees,
