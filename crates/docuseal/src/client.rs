@@ -40,6 +40,27 @@ pub struct DocusealClient {
     timeout: Duration,
 }
 
+/// How to reach the Docuseal API (`DOCUSEAL_URL`, `DOCUSEAL_API_KEY`). `Debug` never shows the key.
+#[derive(Debug, Clone)]
+pub struct DocusealSettings {
+    /// The API root, e.g. `https://api.docuseal.com` or `http://localhost:3000/api`.
+    pub base_url: String,
+    pub api_key: Secret,
+    /// Bounds each call from connecting to the last byte.
+    pub timeout: Duration,
+}
+
+impl DocusealSettings {
+    /// Settings for the API at `base_url` with [`DocusealClient::DEFAULT_TIMEOUT`].
+    pub fn new(base_url: impl Into<String>, api_key: Secret) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key,
+            timeout: DocusealClient::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
 impl DocusealClient {
     /// The total time one call may take unless configured otherwise.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,6 +72,18 @@ impl DocusealClient {
     /// `InvalidBaseUrl` unless `base_url` is an http(s) URL without credentials, query or
     /// fragment; `InvalidApiKey` for an empty key or one that cannot travel in a header;
     /// `InvalidTimeout` for a zero timeout; `Client` when the TLS backend cannot start.
+    /// The client these settings describe (see [`DocusealClient::new`]).
+    ///
+    /// # Errors
+    /// As [`DocusealClient::new`].
+    pub fn from_settings(settings: &DocusealSettings) -> Result<Self, DocusealSetupError> {
+        Self::new(
+            &settings.base_url,
+            settings.api_key.clone(),
+            settings.timeout,
+        )
+    }
+
     pub fn new(
         base_url: &str,
         api_key: Secret,

@@ -5,5 +5,5 @@ mod status;
 mod unconfigured;
 mod wire;
 
-pub use client::{DocusealClient, DocusealSetupError};
+pub use client::{DocusealClient, DocusealSettings, DocusealSetupError};
 pub use unconfigured::UnconfiguredESignature;

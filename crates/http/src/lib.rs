@@ -1,7 +1,4 @@
-//! The HTTP layer of the Partners API (actix-web): routes, extractors, wire types, the one
-//! error mapping, request ids, access logs, metrics and the OpenAPI document.
-//!
-//! Handlers talk to the domain's use cases only; nothing here knows the database.
+#![doc = include_str!("../README.md")]
 
 pub mod browser;
 pub mod dto;

@@ -1,7 +1,44 @@
 //! The OpenAPI document; paths and schemas are collected from the handlers.
 
+use crate::error::ErrorBody;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::{IntoResponses, Modify, OpenApi};
+
+// The error responses that many operations share, each with one description everywhere. An
+// operation lists the sets it can give in `responses(...)` next to its own (whose descriptions
+// say something specific to it, e.g. which role may not call it).
+
+/// An endpoint for signed-in callers that reads the database: 401 and 503.
+#[derive(IntoResponses)]
+pub enum SignedInErrors {
+    #[response(status = 401, description = "Not signed in")]
+    NotSignedIn(ErrorBody),
+    #[response(status = 503, description = "Database unavailable")]
+    DatabaseUnavailable(ErrorBody),
+}
+
+/// 401 alone, for an endpoint that describes its own 503.
+#[derive(IntoResponses)]
+pub enum NotSignedIn {
+    #[response(status = 401, description = "Not signed in")]
+    NotSignedIn(ErrorBody),
+}
+
+/// 503 alone, for an endpoint that needs no sign-in.
+#[derive(IntoResponses)]
+pub enum DatabaseUnavailable {
+    #[response(status = 503, description = "Database unavailable")]
+    DatabaseUnavailable(ErrorBody),
+}
+
+/// An endpoint with a JSON body: 413 and 415.
+#[derive(IntoResponses)]
+pub enum JsonBodyErrors {
+    #[response(status = 413, description = "Body too large")]
+    TooLarge(ErrorBody),
+    #[response(status = 415, description = "Not JSON")]
+    NotJson(ErrorBody),
+}
 
 pub struct SecuritySchemes;
 

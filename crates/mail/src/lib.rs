@@ -1,4 +1,4 @@
-//! Mail adapters of the domain's [`Mailer`] port.
+#![doc = include_str!("../README.md")]
 
 use async_trait::async_trait;
 use lettre::message::MultiPart;

@@ -131,11 +131,6 @@ fn context_of(
         }
         _ => None,
     };
-    if p.domain.is_some() {
-        let result = if cached.is_some() { "hit" } else { "miss" };
-        metrics::counter!("analysis_cache_lookups_total", "stage" => "read", "result" => result)
-            .increment(1);
-    }
     Ok(AnalysisContext {
         partner: partner_of(p, contact)?,
         ideal: ideal
@@ -203,11 +198,6 @@ impl AnalysisStore for Database {
             .await
             .optional()
             .store()?;
-        // The second look, under the domain's lease after a miss: counted apart, so the
-        // `read` stage alone gives the hit rate of analyses.
-        let result = if row.is_some() { "hit" } else { "miss" };
-        metrics::counter!("analysis_cache_lookups_total", "stage" => "lease", "result" => result)
-            .increment(1);
         row.map(|(profile, sources, fetched_at, expires_at)| {
             Ok(CachedEnrichment {
                 domain: domain.to_owned(),

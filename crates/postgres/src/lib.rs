@@ -1,7 +1,4 @@
-//! PostgreSQL adapter of the Partners API ports (diesel 2 + diesel-async over a deadpool pool).
-//!
-//! Every table that holds tenant data carries `organization_id`, and every query on it filters
-//! by it.
+#![doc = include_str!("../README.md")]
 
 mod analysis;
 mod api_keys;

@@ -59,12 +59,14 @@ async fn create_if_missing(url: &str) -> anyhow::Result<()> {
 pub async fn resolve(config: &Config) -> anyhow::Result<String> {
     if config.mode == Mode::Production {
         return config
-            .database_url
+            .database
+            .url
             .clone()
             .context("DATABASE_URL is required in production");
     }
     let wanted = config
-        .database_url
+        .database
+        .url
         .clone()
         .unwrap_or_else(|| DEV_URL.to_owned());
     let server = with_database(&wanted, "postgres")?;

@@ -1,4 +1,4 @@
-//! The Partners API server: configuration, wiring and the command line.
+#![doc = include_str!("../README.md")]
 
 pub mod admin;
 pub mod analyze;

@@ -1,6 +1,6 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use partneros_server::config::{Config, Mode, Vars};
+use partneros_server::config::{self, Config, Mode, Vars};
 use partneros_server::{admin, analyze, database, startup, telemetry};
 
 /// The Partners API server.
@@ -75,10 +75,7 @@ enum AdminCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // `.env` is a development convenience; production reads only the real environment.
-    if std::env::var("APP_ENV")
-        .map(|v| v != "production")
-        .unwrap_or(true)
-    {
+    if config::loads_dotenv(std::env::var("APP_ENV").ok().as_deref()) {
         let _ = dotenvy::dotenv();
     }
     let config = match Config::from_vars(&Vars::from_env()) {

@@ -58,65 +58,43 @@ pub struct Externals {
 impl Externals {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let esign: Arc<dyn ESignature> = match &config.docuseal {
-            Some((url, key)) => Arc::new(
-                partneros_docuseal::DocusealClient::new(
-                    url,
-                    key.clone(),
-                    partneros_docuseal::DocusealClient::DEFAULT_TIMEOUT,
-                )
-                .context("DOCUSEAL_URL / DOCUSEAL_API_KEY")?,
+            Some(settings) => Arc::new(
+                partneros_docuseal::DocusealClient::from_settings(settings)
+                    .context("DOCUSEAL_URL / DOCUSEAL_API_KEY")?,
             ),
             None => Arc::new(partneros_docuseal::UnconfiguredESignature),
         };
         let (files, local_files): (Arc<dyn ObjectStore>, _) = match &config.storage {
-            Storage::Local => (
+            Storage::Local { dir } => (
                 Arc::new(partneros_storage::LocalStore::new(
-                    config.local_storage_dir.clone(),
-                    format!("{}/files", config.public_base_url),
+                    dir.clone(),
+                    format!("{}/files", config.http.public_base_url),
                 )),
-                Some(config.local_storage_dir.clone()),
+                Some(dir.clone()),
             ),
             Storage::S3(s3) => (
                 Arc::new(
-                    partneros_storage::S3Store::new(partneros_storage::S3Settings {
-                        endpoint: s3.endpoint.clone(),
-                        region: s3.region.clone(),
-                        bucket: s3.bucket.clone(),
-                        access_key_id: s3.access_key_id.clone(),
-                        secret_access_key: s3.secret_access_key.0.clone(),
-                        force_path_style: s3.force_path_style,
-                        public_base_url: s3.public_base_url.clone(),
-                        timeout: std::time::Duration::from_secs(30),
-                    })
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    partneros_storage::S3Store::new(s3.clone())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
                 ),
                 None,
             ),
         };
-        let captcha: Option<Arc<dyn Captcha>> = match &config.turnstile_secret {
-            Some(secret) => Some(Arc::new(
-                partneros_turnstile::TurnstileVerifier::new(
-                    secret.clone(),
-                    &config.turnstile_verify_url,
-                    partneros_turnstile::DEFAULT_TIMEOUT,
-                )
-                .map_err(|e| anyhow::anyhow!("TURNSTILE_SECRET_KEY: {e}"))?,
+        let captcha: Option<Arc<dyn Captcha>> = match &config.turnstile.verifier {
+            Some(settings) => Some(Arc::new(
+                partneros_turnstile::TurnstileVerifier::from_settings(settings)
+                    .map_err(|e| anyhow::anyhow!("TURNSTILE_SECRET_KEY: {e}"))?,
             )),
             None => None,
         };
         let model: Option<Arc<dyn LanguageModel>> = match &config.llm {
-            Some((url, key, model)) => {
-                let mut settings = partneros_llm::LlmSettings::new(url.clone(), model.clone());
-                if let Some(key) = key {
-                    settings = settings.with_api_key(key.clone());
-                }
-                Some(Arc::new(partneros_llm::LlmClient::new(settings).map_err(
-                    |e| anyhow::anyhow!("LLM_BASE_URL / LLM_MODEL: {e}"),
-                )?))
-            }
+            Some(settings) => Some(Arc::new(
+                partneros_llm::LlmClient::new(settings.clone())
+                    .map_err(|e| anyhow::anyhow!("LLM_BASE_URL / LLM_MODEL: {e}"))?,
+            )),
             None => None,
         };
-        let scraper: Arc<dyn WebScraper> = if config.analysis_scrape {
+        let scraper: Arc<dyn WebScraper> = if config.analysis.scrape {
             Arc::new(partneros_web_fetch::Scraper::new(
                 &partneros_web_fetch::ScraperConfig::default(),
             ))
@@ -124,8 +102,8 @@ impl Externals {
             Arc::new(partneros_web_fetch::NoScraping)
         };
         let mailer = Arc::new(partneros_mail::FileMailer::new(
-            &config.mail_dir,
-            config.mail_from.clone(),
+            &config.mail.dir,
+            config.mail.from.clone(),
         ));
         Ok(Self {
             esign,
@@ -148,9 +126,9 @@ pub fn services(
     let database = partneros_postgres::connect(
         database_url,
         &PoolConfig {
-            max_size: config.pool_size,
-            wait_timeout: config.pool_wait,
-            statement_timeout: config.statement_timeout,
+            max_size: config.database.pool_size,
+            wait_timeout: config.database.pool_wait,
+            statement_timeout: config.database.statement_timeout,
             ..PoolConfig::default()
         },
     )
@@ -163,14 +141,14 @@ pub fn services(
         hasher.clone(),
         db.clone(),
         clock.clone(),
-        config.signup_enabled,
-        config.auth_limits,
+        config.auth.signup_enabled,
+        config.auth.limits,
     );
     let delivery = Arc::new(InvitationDelivery::new(
         externals.mailer,
         db.clone(),
         MailLinks {
-            accept_invitation: config.invitation_url.clone(),
+            accept_invitation: config.mail.invitation_url.clone(),
         },
     ));
     let organizations = OrganizationService::new(
@@ -190,8 +168,8 @@ pub fn services(
         db.clone(),
         clock.clone(),
         AnalysisSettings {
-            refreshes_per_day: config.analysis_refreshes_per_day,
-            model_calls_per_day: config.llm_calls_per_day,
+            refreshes_per_day: config.analysis.refreshes_per_day,
+            model_calls_per_day: config.analysis.llm_calls_per_day,
             ..AnalysisSettings::default()
         },
     );
@@ -207,7 +185,7 @@ pub fn services(
         db.clone(),
         delivery,
         externals.captcha,
-        config.turnstile_site_key.clone(),
+        config.turnstile.site_key.clone(),
         clock.clone(),
     );
     let banners = BannerService::new(externals.files, db.clone(), db.clone(), clock);
@@ -233,8 +211,8 @@ pub fn services(
         metrics: Some(render),
         settings: HttpSettings {
             secure_cookies: config.mode == Mode::Production,
-            public_base_url: config.public_base_url.clone(),
-            forwarded_hops: config.forwarded_hops,
+            public_base_url: config.http.public_base_url.clone(),
+            forwarded_hops: config.http.forwarded_hops,
             local_files: externals.local_files,
             trusted_origins: trusted_origins(config),
             metrics: api_listener_metrics(config),
@@ -245,8 +223,8 @@ pub fn services(
 
 /// The service's own origin, then `CORS_ALLOWED_ORIGINS`.
 fn trusted_origins(config: &Config) -> Vec<String> {
-    let mut origins: Vec<String> = config.public_origin().into_iter().collect();
-    for origin in &config.cors_allowed_origins {
+    let mut origins: Vec<String> = config.http.public_origin().into_iter().collect();
+    for origin in &config.http.cors_allowed_origins {
         if !origins.contains(origin) {
             origins.push(origin.clone());
         }
@@ -258,7 +236,7 @@ fn trusted_origins(config: &Config) -> Vec<String> {
 /// `METRICS_TOKEN`, its holder; otherwise anyone in development (the listener is loopback by
 /// default) and nobody in production.
 fn api_listener_metrics(config: &Config) -> MetricsAccess {
-    match (&config.metrics_addr, &config.metrics_token) {
+    match (&config.metrics.addr, &config.metrics.token) {
         (Some(_), _) => MetricsAccess::Hidden,
         (None, Some(token)) => MetricsAccess::Token(token.clone()),
         (None, None) if config.mode == Mode::Development => MetricsAccess::Open,
@@ -268,7 +246,7 @@ fn api_listener_metrics(config: &Config) -> MetricsAccess {
 
 /// The metrics listener (`METRICS_ADDR`): `/metrics` only, behind `METRICS_TOKEN` when set.
 fn metrics_server(config: &Config, state: &AppState) -> anyhow::Result<Option<(u16, Server)>> {
-    let Some(addr) = config.metrics_addr else {
+    let Some(addr) = config.metrics.addr else {
         return Ok(None);
     };
     let listener =
@@ -276,7 +254,8 @@ fn metrics_server(config: &Config, state: &AppState) -> anyhow::Result<Option<(u
     let port = listener.local_addr()?.port();
     let render = state.metrics.clone();
     let access = config
-        .metrics_token
+        .metrics
+        .token
         .clone()
         .map_or(MetricsAccess::Open, MetricsAccess::Token);
     let server =
@@ -292,20 +271,20 @@ fn metrics_server(config: &Config, state: &AppState) -> anyhow::Result<Option<(u
 impl Application {
     /// Binds the listener (port 0 picks a free one) and builds the server.
     pub fn build(config: &Config, services: Services) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind((config.host.as_str(), config.port))
-            .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+        let listener = TcpListener::bind((config.http.host.as_str(), config.http.port))
+            .with_context(|| format!("binding {}:{}", config.http.host, config.http.port))?;
         let port = listener.local_addr()?.port();
         let state = services.state.clone();
         let app_state = state.clone();
         let mut server = HttpServer::new(move || partneros_http::app(app_state.clone()))
             .shutdown_timeout(30)
             .listen(listener)?;
-        server = server.workers(config.http_workers());
+        server = server.workers(config.http.workers());
         let metrics = metrics_server(config, &state)?;
         let workers = crate::workers::Workers::start(
             state.analysis.clone(),
-            config.analysis_workers,
-            config.analysis_poll,
+            config.analysis.workers,
+            config.analysis.poll,
         );
         Ok(Self {
             port,
@@ -360,7 +339,7 @@ impl Application {
 /// Creates the first account from `BOOTSTRAP_*`, or in development a printed demo account,
 /// when the database has no user yet.
 pub async fn first_account(config: &Config, state: &AppState) -> anyhow::Result<()> {
-    if let Some(b) = &config.bootstrap {
+    if let Some(b) = &config.auth.bootstrap {
         let account = FirstAccount {
             email: Email::parse(&b.email).map_err(|e| anyhow::anyhow!("BOOTSTRAP_EMAIL: {e}"))?,
             password: Password::parse(b.password.expose())
@@ -373,7 +352,7 @@ pub async fn first_account(config: &Config, state: &AppState) -> anyhow::Result<
         }
         return Ok(());
     }
-    if !config.demo_account {
+    if !config.auth.demo_account {
         return Ok(());
     }
     let password = {
@@ -394,7 +373,7 @@ pub async fn first_account(config: &Config, state: &AppState) -> anyhow::Result<
         // Printed once, on purpose, to the terminal (not the log).
         println!(
             "\n  Demo account created (shown only now):\n    email:    demo@partneros.local\n    password: {password}\n    sign in:  POST {}/api/auth/sign-in/email\n",
-            config.public_base_url
+            config.http.public_base_url
         );
     }
     Ok(())
@@ -418,14 +397,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
         Externals::from_config(config)?,
     )?;
     first_account(config, &services.state).await?;
-    if config.turnstile_secret.is_none() {
+    if config.turnstile.verifier.is_none() {
         tracing::warn!(
             "TURNSTILE_SECRET_KEY is not set: public application forms are not protected by a captcha"
         );
     }
     if config.mode == Mode::Production
-        && config.metrics_addr.is_none()
-        && config.metrics_token.is_none()
+        && config.metrics.addr.is_none()
+        && config.metrics.token.is_none()
     {
         tracing::warn!("neither METRICS_ADDR nor METRICS_TOKEN is set: /metrics is not served");
     }
@@ -454,11 +433,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
             }
         }
     });
-    if let (Some(addr), Some(port)) = (config.metrics_addr, app.metrics_port()) {
+    if let (Some(addr), Some(port)) = (config.metrics.addr, app.metrics_port()) {
         tracing::info!(address = %std::net::SocketAddr::new(addr.ip(), port), "serving /metrics");
     }
     tracing::info!(
-        address = %format!("{}:{}", config.host, app.port()),
+        address = %format!("{}:{}", config.http.host, app.port()),
         database = %crate::database::redact(&url),
         mode = ?config.mode,
         "serving"

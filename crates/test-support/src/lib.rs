@@ -1,12 +1,4 @@
-//! Test harness: a fresh PostgreSQL database per test, cloned from a migrated template.
-//!
-//! The server comes from `TEST_DATABASE_URL`, else `DATABASE_URL`, else the local server at
-//! 127.0.0.1:5432, else a private cluster started under `target/test-pg` when the PostgreSQL
-//! binaries are installed. The template is built once per migration set (keyed by a hash of
-//! `migrations/`) under an advisory lock, so parallel test processes share it safely.
-//!
-//! [`TcpProxy`] stands between the application and a peer (the database, a fake HTTP service) and
-//! forwards, stalls or resets on the test's command.
+#![doc = include_str!("../README.md")]
 
 mod proxy;
 

@@ -4,5 +4,6 @@ mod verifier;
 mod wire;
 
 pub use verifier::{
-    CLOUDFLARE_SITEVERIFY_URL, ConfigError, DEFAULT_TIMEOUT, SiteverifyError, TurnstileVerifier,
+    CLOUDFLARE_SITEVERIFY_URL, ConfigError, DEFAULT_TIMEOUT, SiteverifyError, TurnstileSettings,
+    TurnstileVerifier,
 };

@@ -56,6 +56,27 @@ pub enum SiteverifyError {
     InternalError,
 }
 
+/// What a verifier is built from (`TURNSTILE_SECRET_KEY`; tests point the URL at a fake).
+/// `Debug` never shows the secret.
+#[derive(Debug, Clone)]
+pub struct TurnstileSettings {
+    pub secret: Secret,
+    pub siteverify_url: String,
+    /// The whole of one call.
+    pub timeout: Duration,
+}
+
+impl TurnstileSettings {
+    /// Cloudflare's endpoint with [`DEFAULT_TIMEOUT`].
+    pub fn new(secret: Secret) -> Self {
+        Self {
+            secret,
+            siteverify_url: CLOUDFLARE_SITEVERIFY_URL.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
 /// Verifies Turnstile tokens with Cloudflare. Cheap to share behind an `Arc<dyn Captcha>`.
 pub struct TurnstileVerifier {
     client: Client,
@@ -80,6 +101,18 @@ impl TurnstileVerifier {
     /// # Errors
     /// `EmptySecret` for a blank secret, `InvalidUrl` for anything but an absolute http(s) URL,
     /// `Client` when the TLS client cannot be built.
+    /// The verifier these settings describe (see [`TurnstileVerifier::new`]).
+    ///
+    /// # Errors
+    /// As [`TurnstileVerifier::new`].
+    pub fn from_settings(settings: &TurnstileSettings) -> Result<Self, ConfigError> {
+        Self::new(
+            settings.secret.clone(),
+            &settings.siteverify_url,
+            settings.timeout,
+        )
+    }
+
     pub fn new(
         secret: Secret,
         siteverify_url: &str,

@@ -1,8 +1,10 @@
 //! Organization API keys.
 
+use crate::dto::api_keys::*;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, path_id};
+use crate::openapi::{JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, post, web};
 use partneros_domain::ids::ApiKeyId;
@@ -13,11 +15,9 @@ use partneros_domain::ids::ApiKeyId;
     responses(
         (status = 201, description = "Created; `key` is shown only now", body = CreatedApiKeyResponse),
         (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage keys", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -42,9 +42,8 @@ pub async fn create_api_key(
     responses(
         (status = 200, description = "Live keys of the active organization", body = ApiKeysResponse),
         (status = 400, description = "No active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage keys", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -65,10 +64,9 @@ pub async fn list_api_keys(
     responses(
         (status = 200, description = "Revoked", body = SuccessResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage keys", body = ErrorBody),
         (status = 404, description = "No such live key in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -1,9 +1,11 @@
 //! Sign-up, sign-in, sign-out, the current session and the active organization.
 
 use crate::browser::NotCrossOrigin;
+use crate::dto::auth::*;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, MaybeCaller, SESSION_COOKIE, client_info};
+use crate::openapi::{JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -41,10 +43,9 @@ pub(crate) fn signed_in(state: &AppState, signed: SignedIn) -> HttpResponse {
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "Sign-up is disabled (`SIGNUP_ENABLED=false`), or a page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 409, description = "The email already has an account", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Too many sign-ups from this address (`SIGN_UPS_PER_ADDRESS` an hour); see `Retry-After`", body = ErrorBody),
         (status = 503, description = "Database unavailable, or the server is saturated with password work (`Retry-After`)", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/auth/sign-up/email")]
@@ -70,10 +71,9 @@ pub async fn sign_up(
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
         (status = 403, description = "A page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "5 attempts for this email, or the per-address limit, within 15 minutes (a success forgives the email's); see `Retry-After`", body = ErrorBody),
         (status = 503, description = "Database unavailable, or the server is saturated with password work (`Retry-After`)", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/auth/sign-in/email")]
@@ -95,9 +95,8 @@ pub async fn sign_in(
     tag = "auth",
     responses(
         (status = 200, description = "The session is revoked and the cookie cleared", body = SuccessResponse),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Called with an API key", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -116,9 +115,8 @@ pub async fn sign_out(
     tag = "auth",
     responses(
         (status = 200, description = "The signed-in user and session", body = SessionResponse),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Called with an API key", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -140,12 +138,10 @@ pub async fn get_session(
     responses(
         (status = 200, description = "The session with its new active organization", body = SessionResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Called with an API key", body = ErrorBody),
         (status = 404, description = "Not a member of that organization", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -174,9 +170,8 @@ pub async fn set_active(
         (status = 401, description = "The invitation is for an account that has a password: sign in as it, then accept (a token alone never signs into an existing account); or a presented credential is not live", body = ErrorBody),
         (status = 403, description = "Signed in as another account than the invited one, or a page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 404, description = "Unknown, used, revoked or expired invitation", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 503, description = "Database unavailable, or the server is saturated with password work (`Retry-After`)", body = ErrorBody),
+        JsonBodyErrors,
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]

@@ -1,126 +1,16 @@
 //! Legal agreement templates (Docuseal).
 
-use crate::dto::{SuccessResponse, Timestamp};
+use crate::dto::SuccessResponse;
+use crate::dto::legal_templates::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, path_id};
 use crate::multipart::read_spooled_form;
+use crate::openapi::SignedInErrors;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use partneros_domain::external::FieldPlacement;
 use partneros_domain::ids::PartnerId;
-use partneros_domain::legal::{LegalTemplate, MAX_PDF_BYTES, PDF_MAGIC};
+use partneros_domain::legal::{MAX_PDF_BYTES, PDF_MAGIC};
 use partneros_domain::services::legal_templates::TemplateUpload;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldPlacementDto {
-    pub name: String,
-    /// `signature`, `initials`, `date`, `text`, `number`, `checkbox`, `image` or `stamp`.
-    #[serde(rename = "type")]
-    pub field_type: &'static str,
-    pub role: String,
-    pub required: bool,
-    /// 1-based.
-    pub page: u32,
-    /// Fractions of the page, top-left origin.
-    pub x: f64,
-    pub y: f64,
-    pub width: f64,
-    pub height: f64,
-}
-
-impl From<FieldPlacement> for FieldPlacementDto {
-    fn from(f: FieldPlacement) -> Self {
-        Self {
-            name: f.name,
-            field_type: f.field_type.as_str(),
-            role: f.role,
-            required: f.required,
-            page: f.page,
-            x: f.x,
-            y: f.y,
-            width: f.width,
-            height: f.height,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LegalTemplateDto {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub partner_id: Uuid,
-    pub name: String,
-    pub description: Option<String>,
-    /// `reusable` or `one_off`.
-    pub scope: &'static str,
-    pub roles: Vec<String>,
-    pub fields: Vec<FieldPlacementDto>,
-    pub docuseal_template_id: i64,
-    pub docuseal_slug: String,
-    pub created_by: Option<Uuid>,
-    pub created_at: Timestamp,
-}
-
-impl From<LegalTemplate> for LegalTemplateDto {
-    fn from(t: LegalTemplate) -> Self {
-        Self {
-            id: t.id,
-            organization_id: t.organization_id.as_uuid(),
-            partner_id: t.partner_id.as_uuid(),
-            name: t.name,
-            description: t.description,
-            scope: t.scope.as_str(),
-            roles: t.roles,
-            fields: t.fields.into_iter().map(Into::into).collect(),
-            docuseal_template_id: t.docuseal_template_id,
-            docuseal_slug: t.docuseal_slug,
-            created_by: t.created_by.map(|u| u.as_uuid()),
-            created_at: t.created_at.into(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedTemplateResponse {
-    pub success: bool,
-    pub template: LegalTemplateDto,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TemplateResponse {
-    pub template: LegalTemplateDto,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TemplatesResponse {
-    pub templates: Vec<LegalTemplateDto>,
-}
-
-/// The multipart form of a new template.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct TemplateForm {
-    /// The PDF (at most 20 MiB; judged by its bytes).
-    #[schema(value_type = String, format = Binary)]
-    pub file: Vec<u8>,
-    #[schema(value_type = String, format = Uuid)]
-    pub partner_id: String,
-    /// 1..200 characters, unique in the organization (case-insensitive).
-    pub name: String,
-    /// At most 2000 characters.
-    pub description: Option<String>,
-    /// `reusable` or `one_off`.
-    pub scope: String,
-    /// JSON array of 1..10 distinct signer roles, e.g. `["Partner","PartnerOS"]`.
-    pub roles: String,
-    /// JSON array of placements `{name, type, role, required?, page, x, y, width, height}`.
-    pub fields: String,
-}
 
 #[utoipa::path(
     tag = "legal-templates",
@@ -129,7 +19,6 @@ pub struct TemplateForm {
     responses(
         (status = 200, description = "Created in Docuseal and recorded", body = CreatedTemplateResponse),
         (status = 400, description = "Invalid, missing or duplicate parts (with per-item details), or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not create templates", body = ErrorBody),
         (status = 404, description = "No such partner in the active organization", body = ErrorBody),
         (status = 409, description = "`name_taken`: the organization has a template with this name", body = ErrorBody),
@@ -137,7 +26,7 @@ pub struct TemplateForm {
         (status = 429, description = "More than 10 template uploads a minute by this user in this organization; see `Retry-After` (checked before the body is read)", body = ErrorBody),
         (status = 415, description = "Not multipart, or the file is not a PDF", body = ErrorBody),
         (status = 502, description = "Docuseal is not configured, unreachable, slow, refusing, or lacks the PDF API; nothing was recorded", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -186,24 +75,14 @@ pub async fn create_template(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct ListTemplatesQuery {
-    /// Only this partner's templates.
-    #[param(value_type = Option<Uuid>)]
-    pub partner_id: Option<String>,
-}
-
 #[utoipa::path(
     tag = "legal-templates",
     params(ListTemplatesQuery),
     responses(
         (status = 200, description = "Templates of the active organization, newest first", body = TemplatesResponse),
         (status = 400, description = "Malformed partnerId or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Partner-portal users may not list templates", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -229,10 +108,9 @@ pub async fn list_templates(
     responses(
         (status = 200, description = "The template", body = TemplateResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Partner-portal users may not read templates", body = ErrorBody),
         (status = 404, description = "No such template in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -255,11 +133,10 @@ pub async fn get_template(
     responses(
         (status = 200, description = "Archived in Docuseal and deleted", body = SuccessResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers and partner-portal users may not delete templates", body = ErrorBody),
         (status = 404, description = "No such template in the active organization", body = ErrorBody),
         (status = 502, description = "Docuseal could not archive it; the template is kept", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

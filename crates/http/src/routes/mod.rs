@@ -1,4 +1,5 @@
-//! Route handlers, one module per area of the API.
+//! Route handlers, one module per area of the API. Their request and response bodies are in
+//! [`crate::dto`], the error responses they share in [`crate::openapi`].
 
 pub mod analysis;
 pub mod api_keys;
@@ -9,9 +10,3 @@ pub mod legal_templates;
 pub mod ops;
 pub mod organizations;
 pub mod partners;
-
-use crate::error::ErrorBody;
-
-/// Responses every authenticated endpoint may give, for the OpenAPI document.
-#[allow(dead_code)]
-pub(crate) type Error = ErrorBody;

@@ -1,6 +1,6 @@
 //! Health, readiness and metrics.
 
-use crate::dto::HealthResponse;
+use crate::dto::ops::HealthResponse;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::bearer_token;
 use crate::state::{AppState, MetricsAccess, MetricsRenderer};

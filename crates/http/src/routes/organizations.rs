@@ -1,8 +1,10 @@
 //! Organizations and their members.
 
+use crate::dto::organizations::*;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, path_id};
+use crate::openapi::{JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use partneros_domain::ids::{InvitationId, UserId};
@@ -13,12 +15,10 @@ use partneros_domain::ids::{InvitationId, UserId};
     responses(
         (status = 201, description = "Created; the caller is its owner and it is now the session's active organization", body = OrganizationResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Called with an API key", body = ErrorBody),
         (status = 409, description = "The slug is taken", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -42,9 +42,8 @@ pub async fn create_organization(
     tag = "organizations",
     responses(
         (status = 200, description = "The caller's memberships with their roles", body = OrganizationsResponse),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Called with an API key", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -64,9 +63,8 @@ pub async fn list_organizations(
     responses(
         (status = 200, description = "Members of the active organization", body = MembersResponse),
         (status = 400, description = "No active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage members", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -87,12 +85,10 @@ pub async fn list_members(
     responses(
         (status = 201, description = "The address is invited: a single-use link, valid 48 hours, is mailed to it (and only there). The answer is the same whether or not the address has an account; the invitee joins by accepting.", body = InvitationResponse),
         (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage members; only owners grant `owner`", body = ErrorBody),
         (status = 409, description = "The address is already a member", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -117,9 +113,8 @@ pub async fn add_member(
     responses(
         (status = 200, description = "Invitations of the active organization neither accepted nor revoked (expired ones included, see `expiresAt`), newest first", body = InvitationsResponse),
         (status = 400, description = "No active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage invitations", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -140,10 +135,9 @@ pub async fn list_invitations(
     responses(
         (status = 200, description = "Revoked: its link no longer works", body = SuccessResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage invitations", body = ErrorBody),
         (status = 404, description = "No pending invitation with this id in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -164,10 +158,9 @@ pub async fn revoke_invitation(
     responses(
         (status = 200, description = "Mailed again with a new link, valid 48 hours; the previous link no longer works", body = InvitationResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage invitations", body = ErrorBody),
         (status = 404, description = "No pending invitation with this id in the active organization", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -191,13 +184,11 @@ pub async fn resend_invitation(
     responses(
         (status = 200, description = "The member with the new role", body = MemberResponse),
         (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage members; only owners change owners", body = ErrorBody),
         (status = 404, description = "Not a member of the active organization", body = ErrorBody),
         (status = 409, description = "The last owner cannot be demoted", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
+        JsonBodyErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -224,11 +215,10 @@ pub async fn change_role(
     responses(
         (status = 200, description = "Removed", body = SuccessResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage members; only owners remove owners", body = ErrorBody),
         (status = 404, description = "Not a member of the active organization", body = ErrorBody),
         (status = 409, description = "The last owner cannot be removed", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        SignedInErrors,
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

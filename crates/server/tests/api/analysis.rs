@@ -732,7 +732,7 @@ async fn the_heuristic_cache_holds_nothing_of_the_organization_that_filled_it() 
 async fn refreshes_over_the_daily_limit_answer_429_until_a_day_has_passed() {
     let site = site().await;
     let mut o = options(&site, None);
-    o.config = Box::new(|c| c.analysis_refreshes_per_day = 2);
+    o.config = Box::new(|c| c.analysis.refreshes_per_day = 2);
     let app = spawn_app_with(o).await;
     let owner = app.owner("refresh-limit").await;
     let other = app.owner("refresh-limit-other").await;
@@ -787,7 +787,7 @@ async fn model_calls_over_the_daily_limit_answer_429_before_anything_is_fetched(
     let model = llm(ResponseTemplate::new(200).set_body_json(completion(good_answer()))).await;
     let mut o = options(&site, Some(&model));
     o.sites.push(("beta.test", LOCAL));
-    o.config = Box::new(|c| c.llm_calls_per_day = 2);
+    o.config = Box::new(|c| c.analysis.llm_calls_per_day = 2);
     let app = spawn_app_with(o).await;
     let owner = app.owner("calls").await;
     let acme = app
@@ -850,7 +850,7 @@ async fn a_background_job_over_the_model_call_limit_waits_for_the_window_without
     let model = llm(ResponseTemplate::new(200).set_body_json(completion(good_answer()))).await;
     let mut o = options(&site, Some(&model));
     o.analysis_workers = 1;
-    o.config = Box::new(|c| c.llm_calls_per_day = 1);
+    o.config = Box::new(|c| c.analysis.llm_calls_per_day = 1);
     let app = spawn_app_with(o).await;
     let owner = app.owner("deferred").await;
     // The day's one call goes to a partner without a domain (which queues no job).

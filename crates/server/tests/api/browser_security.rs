@@ -39,7 +39,7 @@ fn header<'a>(res: &'a Res, name: &str) -> Option<&'a str> {
 
 async fn app_with_front_end() -> TestApp {
     spawn_app_with(Options {
-        config: Box::new(|c| c.cors_allowed_origins = vec![FRONT_END.to_owned()]),
+        config: Box::new(|c| c.http.cors_allowed_origins = vec![FRONT_END.to_owned()]),
         ..Default::default()
     })
     .await
@@ -243,8 +243,7 @@ async fn cookie_authenticated_writes_from_foreign_pages_are_refused() {
         assert_eq!(res.status, 201, "{allowed:?}: {:?}", res.body);
     }
 
-    // Every unsafe method is covered, and so is the analysis endpoint, which checks the
-    // credential later (`Presented`).
+    // Every unsafe method is covered, the analysis endpoint included.
     let id = app.create_partner(&owner.token, "Target", None).await["id"]
         .as_str()
         .unwrap()
@@ -355,7 +354,7 @@ async fn signing_in_from_a_foreign_page_is_refused() {
 #[tokio::test]
 async fn a_metrics_token_guards_metrics() {
     let app = spawn_app_with(Options {
-        config: Box::new(|c| c.metrics_token = Some(Secret::new(METRICS_TOKEN))),
+        config: Box::new(|c| c.metrics.token = Some(Secret::new(METRICS_TOKEN))),
         ..Default::default()
     })
     .await;
@@ -395,8 +394,8 @@ async fn metrics_can_have_a_listener_of_their_own() {
     for token in [None, Some(METRICS_TOKEN)] {
         let app = spawn_app_with(Options {
             config: Box::new(move |c| {
-                c.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
-                c.metrics_token = token.map(Secret::new);
+                c.metrics.addr = Some("127.0.0.1:0".parse().unwrap());
+                c.metrics.token = token.map(Secret::new);
             }),
             ..Default::default()
         })

@@ -2,7 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use partneros_domain::clock::ManualClock;
-use partneros_server::config::{Config, Vars};
+use partneros_server::config::{Config, Storage, Vars};
 use partneros_server::startup::{Application, Externals, services};
 use partneros_test_support::TestDatabase;
 use reqwest::{Method, StatusCode};
@@ -130,43 +130,46 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         None => TestDatabase::new().await,
     };
     let mut config = Config::from_vars(&Vars(HashMap::new())).expect("development defaults");
-    config.port = 0;
-    config.database_url = Some(db.url().to_owned());
-    config.demo_account = false;
-    config.workers = Some(1);
-    config.pool_size = options.pool_size;
-    config.pool_wait = std::time::Duration::from_millis(options.pool_wait_ms);
-    config.signup_enabled = options.signup_enabled;
-    config.forwarded_hops = options.forwarded_hops;
-    if let Some(endpoint) = options.s3_endpoint {
-        config.storage =
-            partneros_server::config::Storage::S3(partneros_server::config::S3Config {
-                endpoint: Some(endpoint),
-                region: "us-east-1".into(),
-                bucket: "banners".into(),
-                access_key_id: "test".into(),
-                secret_access_key: partneros_server::config::SecretEq(
-                    partneros_domain::secret::Secret::new("test"),
-                ),
-                force_path_style: true,
-                public_base_url: None,
-            });
-    }
+    config.http.port = 0;
+    config.database.url = Some(db.url().to_owned());
+    config.auth.demo_account = false;
+    config.http.workers = Some(1);
+    config.database.pool_size = options.pool_size;
+    config.database.pool_wait = std::time::Duration::from_millis(options.pool_wait_ms);
+    config.auth.signup_enabled = options.signup_enabled;
+    config.http.forwarded_hops = options.forwarded_hops;
     let files = tempfile::tempdir().expect("a temp dir");
-    config.local_storage_dir = files.path().to_owned();
+    config.storage = match options.s3_endpoint {
+        Some(endpoint) => Storage::S3(partneros_storage::S3Settings {
+            endpoint: Some(endpoint),
+            region: "us-east-1".into(),
+            bucket: "banners".into(),
+            access_key_id: "test".into(),
+            secret_access_key: partneros_domain::secret::Secret::new("test"),
+            force_path_style: true,
+            public_base_url: None,
+            timeout: std::time::Duration::from_secs(30),
+        }),
+        None => Storage::Local {
+            dir: files.path().to_owned(),
+        },
+    };
     if let Some((secret, url)) = options.turnstile {
-        config.turnstile_secret = Some(partneros_domain::secret::Secret::new(secret));
-        config.turnstile_site_key = Some("1x00000000000000000000AA".into());
-        config.turnstile_verify_url = url;
+        let mut verifier = partneros_turnstile::TurnstileSettings::new(
+            partneros_domain::secret::Secret::new(secret),
+        );
+        verifier.siteverify_url = url;
+        config.turnstile.verifier = Some(verifier);
+        config.turnstile.site_key = Some("1x00000000000000000000AA".into());
     }
-    config.docuseal = options
-        .docuseal
-        .map(|(url, key)| (url, partneros_domain::secret::Secret::new(key)));
+    config.docuseal = options.docuseal.map(|(url, key)| {
+        partneros_docuseal::DocusealSettings::new(url, partneros_domain::secret::Secret::new(key))
+    });
     // Cheap hashes keep the suite fast; production parameters are the defaults. Tests sign up
     // many users from one loopback address: the per-address limits are tested on their own.
-    config.argon2_memory_kib = 256;
-    config.argon2_iterations = 1;
-    config.auth_limits = partneros_domain::services::auth::AuthLimits {
+    config.auth.hashing.argon2_memory_kib = 256;
+    config.auth.hashing.argon2_iterations = 1;
+    config.auth.limits = partneros_domain::services::auth::AuthLimits {
         sign_ins_per_address: 100_000,
         sign_ups_per_address: 100_000,
     };
@@ -178,11 +181,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    config.port = port;
-    config.public_base_url = format!("http://127.0.0.1:{port}");
-    config.analysis_workers = options.analysis_workers;
-    config.analysis_poll = std::time::Duration::from_millis(50);
-    config.database_url = Some(url.clone());
+    config.http.port = port;
+    config.http.public_base_url = format!("http://127.0.0.1:{port}");
+    config.analysis.workers = options.analysis_workers;
+    config.analysis.poll = std::time::Duration::from_millis(50);
+    config.database.url = Some(url.clone());
     (options.config)(&mut config);
     let mut externals = Externals::from_config(&config).expect("externals");
     let mail = Arc::new(SentMail::default());

@@ -266,7 +266,7 @@ async fn password_endpoints_are_limited_per_address_and_ipv6_by_its_64() {
     let app = spawn_app_with(Options {
         forwarded_hops: 1,
         config: Box::new(|c| {
-            c.auth_limits = AuthLimits {
+            c.auth.limits = AuthLimits {
                 sign_ins_per_address: 3,
                 sign_ups_per_address: 2,
             }

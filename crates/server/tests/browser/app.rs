@@ -21,19 +21,19 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     let db = TestDatabase::new().await;
     let mut config = Config::from_vars(&Vars(HashMap::new())).expect("development defaults");
-    config.port = 0;
-    config.database_url = Some(db.url().to_owned());
-    config.demo_account = false;
-    config.workers = Some(1);
-    config.pool_size = 4;
+    config.http.port = 0;
+    config.database.url = Some(db.url().to_owned());
+    config.auth.demo_account = false;
+    config.http.workers = Some(1);
+    config.database.pool_size = 4;
     // Cheap hashes keep the test fast; production parameters are the defaults.
-    config.argon2_memory_kib = 256;
-    config.argon2_iterations = 1;
+    config.auth.hashing.argon2_memory_kib = 256;
+    config.auth.hashing.argon2_iterations = 1;
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),
     ));
     let mail = tempfile::tempdir().expect("a mail dir");
-    config.mail_dir = mail.path().to_owned();
+    config.mail.dir = mail.path().to_owned();
     let externals = Externals::from_config(&config).expect("externals");
     let services = services(&config, db.url(), clock, externals).expect("services");
     let app = Application::build(&config, services).expect("bind");

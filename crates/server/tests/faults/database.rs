@@ -26,7 +26,7 @@ async fn app_behind_proxy() -> (TestApp, TcpProxy) {
         database_url: Some(url),
         pool_wait_ms: POOL_WAIT.as_millis() as u64,
         pool_size: 6,
-        config: Box::new(|c| c.statement_timeout = STATEMENT_TIMEOUT),
+        config: Box::new(|c| c.database.statement_timeout = STATEMENT_TIMEOUT),
         ..Options::default()
     })
     .await;

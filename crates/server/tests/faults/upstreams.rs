@@ -216,9 +216,10 @@ async fn a_slow_or_resetting_turnstile_is_a_502_and_no_submission_is_stored() {
     let verify_url = url.clone();
     let app = spawn_app_with(Options {
         config: Box::new(move |c| {
-            c.turnstile_secret = Some(Secret::new("secret"));
-            c.turnstile_site_key = Some("1x00000000000000000000AA".into());
-            c.turnstile_verify_url = verify_url;
+            let mut verifier = partneros_turnstile::TurnstileSettings::new(Secret::new("secret"));
+            verifier.siteverify_url = verify_url;
+            c.turnstile.verifier = Some(verifier);
+            c.turnstile.site_key = Some("1x00000000000000000000AA".into());
         }),
         externals: Box::new(move |e| {
             e.captcha = Some(Arc::new(
@@ -323,14 +324,15 @@ async fn a_slow_or_resetting_store_is_a_502_with_no_object_left_and_no_banner_se
     let (store, _server) = s3_store(root.path()).await;
     let proxy = TcpProxy::start(&store.to_string()).await;
     let endpoint = format!("http://{}", proxy.address());
-    let s3 = partneros_server::config::S3Config {
+    let s3 = partneros_storage::S3Settings {
         endpoint: Some(endpoint.clone()),
         region: "us-east-1".into(),
         bucket: "banners".into(),
         access_key_id: "test".into(),
-        secret_access_key: partneros_server::config::SecretEq(Secret::new("test")),
+        secret_access_key: Secret::new("test"),
         force_path_style: true,
         public_base_url: None,
+        timeout: TIMEOUT,
     };
     let app = spawn_app_with(Options {
         config: Box::new(move |c| c.storage = partneros_server::config::Storage::S3(s3)),

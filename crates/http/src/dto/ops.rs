@@ -1,0 +1,9 @@
+//! Health.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    pub status: &'static str,
+}
