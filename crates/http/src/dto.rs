@@ -2,10 +2,10 @@
 //! from domain entities. Keys are camelCase; timestamps ISO 8601 with milliseconds and `Z`.
 
 use chrono::{DateTime, Utc};
-use partneros_domain::identity::{Session, User};
-use partneros_domain::organization::{ApiKey, Invitation, Member, Membership, Organization};
-use partneros_domain::partner::Partner;
-use partneros_domain::time::format_timestamp;
+use partneros_domain::identity::model::{ApiKey, Session, User};
+use partneros_domain::organizations::model::{Invitation, Member, Membership, Organization};
+use partneros_domain::partners::model::Partner;
+use partneros_domain::shared::time::format_timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

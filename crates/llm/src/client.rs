@@ -240,7 +240,7 @@ fn count(outcome: &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use partneros_domain::secret::Secret;
+    use partneros_domain::shared::secret::Secret;
 
     #[test]
     fn the_endpoint_extends_the_api_root_with_or_without_a_trailing_slash() {

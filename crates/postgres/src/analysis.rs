@@ -13,15 +13,15 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use partneros_domain::StoreError;
-use partneros_domain::analysis::scoring::IdealPartnerProfile;
-use partneros_domain::analysis::store::{
+use partneros_domain::analysis::ports::{
     AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
     PartnerAnalysis,
 };
-use partneros_domain::identity::{Credential, Principal};
-use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
-use partneros_domain::partner::Partner;
-use partneros_domain::values::Role;
+use partneros_domain::analysis::scoring::IdealPartnerProfile;
+use partneros_domain::identity::model::{Credential, Principal};
+use partneros_domain::identity::role::Role;
+use partneros_domain::partners::model::Partner;
+use partneros_domain::shared::ids::{OrganizationId, PartnerId, UserId};
 use uuid::Uuid;
 
 /// Attempts of a background analysis before it is marked failed.

@@ -3,22 +3,31 @@
 
 use chrono::{DateTime, Duration, Utc};
 use partneros_domain::StoreError;
-use partneros_domain::identity::{
+use partneros_domain::identity::model::{
     ActiveMembership, ClientInfo, Credential, NewSession, NewUser, Principal,
 };
-use partneros_domain::ids::{ApiKeyId, ContactId, OrganizationId, PartnerId, SessionId, UserId};
-use partneros_domain::organization::{ApiKey, NewApiKey, NewInvitation, NewOrganization};
-use partneros_domain::partner::{
+use partneros_domain::identity::model::{ApiKey, NewApiKey};
+use partneros_domain::identity::ports::{ApiKeyStore, IdentityStore};
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::{NewInvitation, NewOrganization};
+use partneros_domain::organizations::ports::{
+    AcceptSession, InvitationAcceptance, OrganizationStore,
+};
+use partneros_domain::partners::model::{
     CreatePartner, NewContact, Partner, PartnerCursor, PartnerFilter, PartnerPatch, PartnerStage,
     PartnerType, ShortText,
 };
-use partneros_domain::ports::{
-    AcceptSession, ApiKeyStore, HealthCheck, IdentityStore, InvitationAcceptance, NewPartnerRecord,
-    OrganizationStore, PartnerStore, RateDecision, RateLimiter,
+use partneros_domain::partners::ports::{NewPartnerRecord, PartnerStore};
+use partneros_domain::partners::web_domain::PartnerDomain;
+use partneros_domain::shared::health::HealthCheck;
+use partneros_domain::shared::ids::{
+    ApiKeyId, ContactId, OrganizationId, PartnerId, SessionId, UserId,
 };
-use partneros_domain::secret::{IssuedToken, TokenHash};
-use partneros_domain::time::truncate_to_micros;
-use partneros_domain::values::{BoundedText, Email, HttpsUrl, PartnerDomain, Role, Slug};
+use partneros_domain::shared::rate_limit::{RateDecision, RateLimiter};
+use partneros_domain::shared::secret::{IssuedToken, TokenHash};
+use partneros_domain::shared::slug::Slug;
+use partneros_domain::shared::time::truncate_to_micros;
+use partneros_domain::shared::values::{BoundedText, Email, HttpsUrl};
 use partneros_postgres::{Database, PoolConfig, connect};
 use partneros_test_support::TestDatabase;
 
@@ -1652,7 +1661,7 @@ async fn readiness_requires_every_migration() {
 
 #[tokio::test]
 async fn purging_removes_only_expired_rate_limit_hits() {
-    use partneros_domain::ports::RateLimiter;
+    use partneros_domain::shared::rate_limit::RateLimiter;
     let test_db = partneros_test_support::TestDatabase::new().await;
     let db = partneros_postgres::connect(test_db.url(), &partneros_postgres::PoolConfig::default())
         .unwrap();

@@ -2,13 +2,17 @@
 
 use crate::passwords::Argon2Hasher;
 use anyhow::{Context, bail};
-use partneros_domain::clock::{Clock, SystemClock};
-use partneros_domain::identity::{API_KEY_PREFIX, NewUser};
-use partneros_domain::ids::{ApiKeyId, OrganizationId, UserId};
-use partneros_domain::organization::{ApiKey, NewApiKey, NewOrganization};
-use partneros_domain::ports::{ApiKeyStore, IdentityStore, OrganizationStore, PasswordHasher};
-use partneros_domain::secret::{IssuedToken, Secret};
-use partneros_domain::values::{BoundedText, Email, Password, Role, Slug};
+use partneros_domain::identity::model::{API_KEY_PREFIX, ApiKey, NewApiKey, NewUser};
+use partneros_domain::identity::password::Password;
+use partneros_domain::identity::ports::{ApiKeyStore, IdentityStore, PasswordHasher};
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::NewOrganization;
+use partneros_domain::organizations::ports::OrganizationStore;
+use partneros_domain::shared::clock::{Clock, SystemClock};
+use partneros_domain::shared::ids::{ApiKeyId, OrganizationId, UserId};
+use partneros_domain::shared::secret::{IssuedToken, Secret};
+use partneros_domain::shared::slug::Slug;
+use partneros_domain::shared::values::{BoundedText, Email};
 use partneros_postgres::Database;
 
 pub struct Admin {

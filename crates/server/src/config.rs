@@ -1,7 +1,7 @@
 //! Configuration from the environment (and `.env` in development). Invalid or contradictory
 //! settings stop the process at start with a message naming the variable.
 
-use partneros_domain::secret::Secret;
+use partneros_domain::shared::secret::Secret;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -100,7 +100,7 @@ pub struct Config {
     /// (`LLM_CALLS_PER_DAY`; 0 allows none).
     pub llm_calls_per_day: u32,
     /// Per-address limits of sign-in and sign-up (`SIGN_INS_PER_ADDRESS`, `SIGN_UPS_PER_ADDRESS`).
-    pub auth_limits: partneros_domain::services::auth::AuthLimits,
+    pub auth_limits: partneros_domain::identity::auth::AuthLimits,
     /// Password hashes that may run at once (`HASHING_CONCURRENCY`; one per core by default).
     pub hashing_slots: usize,
     /// How long a request waits for a hashing slot before answering 503 (`HASHING_WAIT_MS`).
@@ -345,9 +345,9 @@ impl Config {
         ) {
             (None, None, None) => None,
             (Some(e), Some(p), Some(o)) => {
-                partneros_domain::values::Email::parse(e)
+                partneros_domain::shared::values::Email::parse(e)
                     .map_err(|m| err("BOOTSTRAP_EMAIL", m.0))?;
-                partneros_domain::values::Password::parse(p)
+                partneros_domain::identity::password::Password::parse(p)
                     .map_err(|m| err("BOOTSTRAP_PASSWORD", m.0))?;
                 Some(Bootstrap {
                     email: e.to_owned(),
@@ -393,7 +393,7 @@ impl Config {
         if !(1..=256).contains(&hashing_slots) {
             return Err(err("HASHING_CONCURRENCY", "must be between 1 and 256"));
         }
-        let auth_limits = partneros_domain::services::auth::AuthLimits {
+        let auth_limits = partneros_domain::identity::auth::AuthLimits {
             sign_ins_per_address: vars.number("SIGN_INS_PER_ADDRESS", 30)?,
             sign_ups_per_address: vars.number("SIGN_UPS_PER_ADDRESS", 10)?,
         };

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use partneros_domain::analysis::{SiteSnapshot, WebScraper};
-use partneros_domain::values::PartnerDomain;
+use partneros_domain::partners::web_domain::PartnerDomain;
 
 /// Reads nothing and sends nothing: every analysis goes on with what is already known.
 #[derive(Debug, Clone, Copy, Default)]

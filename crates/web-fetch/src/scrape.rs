@@ -7,7 +7,7 @@ use crate::links;
 use crate::robots::Robots;
 use async_trait::async_trait;
 use partneros_domain::analysis::{PageExtract, SiteSnapshot, Source, SourceStatus, WebScraper};
-use partneros_domain::values::PartnerDomain;
+use partneros_domain::partners::web_domain::PartnerDomain;
 use url::Url;
 
 /// Visible text of the whole snapshot, and of the home page within it.

@@ -5,8 +5,8 @@ use super::profile::EnrichedProfile;
 use super::scoring::IdealPartnerProfile;
 use super::site::Source;
 use crate::StoreError;
-use crate::ids::{OrganizationId, PartnerId, UserId};
-use crate::partner::Partner;
+use crate::partners::model::Partner;
+use crate::shared::ids::{OrganizationId, PartnerId, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -73,11 +73,11 @@ pub trait AnalysisStore: Send + Sync {
     /// staff there).
     async fn analysis_context_as(
         &self,
-        credential: crate::identity::Credential,
+        credential: crate::identity::model::Credential,
         partner: PartnerId,
         enriched_by: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<(crate::identity::Principal, Option<AnalysisContext>)>, StoreError>;
+    ) -> Result<Option<(crate::identity::model::Principal, Option<AnalysisContext>)>, StoreError>;
 
     /// Stores (or replaces) the entry of its domain and enricher.
     async fn store_enrichment(&self, entry: &CachedEnrichment) -> Result<(), StoreError>;

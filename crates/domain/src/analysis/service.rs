@@ -3,26 +3,27 @@
 //! organization, and one analysis of a domain runs at a time across all instances. What an
 //! organization may spend (refreshes, model calls) is bounded per rolling day.
 
-use super::access::{self, AccessError};
 use crate::StoreError;
 use crate::analysis::heuristic;
 use crate::analysis::ideal::IdealProfileInput;
 use crate::analysis::model::{EnrichmentInput, LanguageModel, LanguageModelError, Subject};
+use crate::analysis::ports::{
+    AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
+    PartnerAnalysis,
+};
 use crate::analysis::profile::{Confidence, EnrichedProfile};
 use crate::analysis::sanitize::sanitize;
 use crate::analysis::scoring::{FitScore, IdealPartnerProfile, score};
 use crate::analysis::site::{SiteSnapshot, WebScraper};
-use crate::analysis::store::{
-    AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
-    PartnerAnalysis,
-};
-use crate::clock::Clock;
-use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::{Credential, Principal};
-use crate::ids::{OrganizationId, PartnerId};
-use crate::partner::{Partner, TierSource};
-use crate::ports::{RateDecision, RateLimiter};
-use crate::time::format_timestamp;
+use crate::identity::access;
+use crate::identity::access::AccessError;
+use crate::identity::model::{Credential, Principal};
+use crate::partners::model::{Partner, TierSource};
+use crate::shared::clock::Clock;
+use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::shared::ids::{OrganizationId, PartnerId};
+use crate::shared::rate_limit::{RateDecision, RateLimiter};
+use crate::shared::time::format_timestamp;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -363,7 +364,7 @@ impl AnalysisService {
                     cached: true,
                 });
             }
-            let parsed = crate::values::PartnerDomain::parse(domain)
+            let parsed = crate::partners::web_domain::PartnerDomain::parse(domain)
                 .map_err(|e| AnalysisError::Store(StoreError::unexpected(e.to_string())))?;
             // Before the scrape: a site read for a model call that may not happen is wasted.
             self.spend_model_call(organization).await?;
@@ -636,13 +637,13 @@ fn insights(e: &Enrichment, fit: &FitScore) -> Value {
 mod tests {
     use super::*;
     use crate::analysis::model::{MockLanguageModel, ModelAnswer};
+    use crate::analysis::ports::{AnalysisContext, MockAnalysisJobs, MockAnalysisStore};
     use crate::analysis::site::{MockWebScraper, PageExtract, Source, SourceStatus};
-    use crate::analysis::store::{AnalysisContext, MockAnalysisJobs, MockAnalysisStore};
-    use crate::clock::ManualClock;
-    use crate::ports::MockRateLimiter;
-    use crate::services::fixtures::principal;
-    use crate::services::partners::tests_support::partner;
-    use crate::values::Role;
+    use crate::identity::role::Role;
+    use crate::partners::service::tests_support::partner;
+    use crate::shared::clock::ManualClock;
+    use crate::shared::fixtures::principal;
+    use crate::shared::rate_limit::MockRateLimiter;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {

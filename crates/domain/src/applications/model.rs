@@ -1,9 +1,11 @@
 //! Application forms as stored, their affiliate links and their submissions.
 
-use crate::application::{AgreementSection, ApplicationContent, ApplicationStatus, FormField};
-use crate::error::ValidationErrors;
-use crate::ids::{OrganizationId, PartnerId, UserId};
-use crate::partner::PartnerType;
+use crate::applications::form::{
+    AgreementSection, ApplicationContent, ApplicationStatus, FormField,
+};
+use crate::partners::model::PartnerType;
+use crate::shared::error::ValidationErrors;
+use crate::shared::ids::{OrganizationId, PartnerId, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -189,14 +191,14 @@ impl SubmissionCursor {
     }
     /// The same opaque format as the partner list's cursor.
     pub fn encode(&self) -> String {
-        crate::partner::PartnerCursor {
+        crate::partners::model::PartnerCursor {
             created_at: self.created_at,
             id: PartnerId::from_uuid(self.id),
         }
         .encode()
     }
-    pub fn decode(raw: &str) -> Result<Self, crate::values::InvalidValue> {
-        crate::partner::PartnerCursor::decode(raw).map(|c| Self {
+    pub fn decode(raw: &str) -> Result<Self, crate::shared::values::InvalidValue> {
+        crate::partners::model::PartnerCursor::decode(raw).map(|c| Self {
             created_at: c.created_at,
             id: c.id.as_uuid(),
         })

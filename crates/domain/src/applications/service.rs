@@ -1,19 +1,26 @@
 //! Application forms: building them, publishing them, taking public submissions and reviewing
 //! them into partner records.
 
-use super::access::{self, AccessError};
-use super::partners::new_partner_record;
 use crate::StoreError;
-use crate::application::{self, ApplicationStatus, validate_submission};
-use crate::clock::Clock;
-use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::external::{Captcha, CaptchaVerdict};
-use crate::forms::*;
-use crate::identity::Principal;
-use crate::ids::PartnerId;
-use crate::partner::{CreatePartner, NewContact, Partner, PartnerStage, PartnerType, ShortText};
-use crate::ports::{ApplicationStore, PartnerStore, RateDecision, ReviewOutcome, WriteLimit};
-use crate::values::{BoundedText, Email, PartnerDomain};
+use crate::applications::answers::validate_submission;
+use crate::applications::form as application;
+use crate::applications::form::ApplicationStatus;
+use crate::applications::model::*;
+use crate::applications::ports::{ApplicationStore, Captcha, CaptchaVerdict, ReviewOutcome};
+use crate::identity::access;
+use crate::identity::access::AccessError;
+use crate::identity::model::Principal;
+use crate::partners::model::{
+    CreatePartner, NewContact, Partner, PartnerStage, PartnerType, ShortText,
+};
+use crate::partners::ports::PartnerStore;
+use crate::partners::service::new_partner_record;
+use crate::partners::web_domain::PartnerDomain;
+use crate::shared::clock::Clock;
+use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::shared::ids::PartnerId;
+use crate::shared::rate_limit::{RateDecision, WriteLimit};
+use crate::shared::values::{BoundedText, Email};
 use chrono::Duration;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -81,7 +88,7 @@ pub enum SubmitError {
     #[error("the captcha was missing or not accepted; reload the page and try again")]
     CaptchaFailed,
     #[error("the captcha service could not be reached; nothing was recorded, try again")]
-    CaptchaUnavailable(#[source] crate::external::CaptchaError),
+    CaptchaUnavailable(#[source] crate::applications::ports::CaptchaError),
     #[error("too many submissions from this address; try again in a minute")]
     RateLimited { retry_after_secs: u64 },
     #[error("an application with this email is already pending or approved")]
@@ -149,7 +156,7 @@ pub struct PublicForm {
 pub struct ApplicationService {
     applications: Arc<dyn ApplicationStore>,
     partners: Arc<dyn PartnerStore>,
-    delivery: Arc<super::invitations::InvitationDelivery>,
+    delivery: Arc<crate::organizations::invitations::InvitationDelivery>,
     captcha: Option<Arc<dyn Captcha>>,
     turnstile_site_key: Option<String>,
     clock: Arc<dyn Clock>,
@@ -177,7 +184,7 @@ impl ApplicationService {
     pub fn new(
         applications: Arc<dyn ApplicationStore>,
         partners: Arc<dyn PartnerStore>,
-        delivery: Arc<super::invitations::InvitationDelivery>,
+        delivery: Arc<crate::organizations::invitations::InvitationDelivery>,
         captcha: Option<Arc<dyn Captcha>>,
         turnstile_site_key: Option<String>,
         clock: Arc<dyn Clock>,
@@ -462,12 +469,14 @@ impl ApplicationService {
         {
             return Err(ApplicationError::NotFound);
         }
-        let limit = limit.clamp(1, super::partners::MAX_PAGE);
+        let limit = limit.clamp(1, crate::partners::service::MAX_PAGE);
         let mut rows = self
             .applications
             .list_submissions(m.organization_id, application, after, limit + 1)
             .await?;
-        let next = super::trim_page(&mut rows, limit, |s| SubmissionCursor::after(s).encode());
+        let next = crate::shared::page::trim_page(&mut rows, limit, |s| {
+            SubmissionCursor::after(s).encode()
+        });
         Ok((rows, next))
     }
 
@@ -626,7 +635,7 @@ impl ApplicationService {
             bucket: format!(
                 "submit:{}:{}",
                 form.id,
-                client_ip.map_or_else(|| "unknown".to_owned(), crate::identity::address_key)
+                client_ip.map_or_else(|| "unknown".to_owned(), crate::identity::model::address_key)
             ),
             limit: SUBMISSIONS_PER_MINUTE,
             window: Duration::minutes(1),

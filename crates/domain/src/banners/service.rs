@@ -5,14 +5,16 @@
 //! it to [`BannerService::store`], which judges the bytes, stores the object and, when asked,
 //! points the application at it. A failure after the object was stored removes it again.
 
-use super::access::{self, AccessError, UploadRefused};
 use crate::StoreError;
-use crate::banner::{ImageRejection, inspect_image};
-use crate::clock::Clock;
-use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::external::{ObjectStore, StorageError, StorageProvider};
-use crate::identity::{ActiveMembership, Principal};
-use crate::ports::{ApplicationStore, RateLimiter};
+use crate::applications::ports::ApplicationStore;
+use crate::banners::model::{ImageRejection, inspect_image};
+use crate::banners::ports::{ObjectStore, StorageError, StorageProvider};
+use crate::identity::access;
+use crate::identity::access::{AccessError, UploadRefused};
+use crate::identity::model::{ActiveMembership, Principal};
+use crate::shared::clock::Clock;
+use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::shared::rate_limit::RateLimiter;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -196,16 +198,16 @@ impl BannerService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::banner::samples;
-    use crate::clock::SystemClock;
-    use crate::external::MockObjectStore;
-    use crate::ports::RateDecision;
+    use crate::banners::model::samples;
+    use crate::banners::ports::MockObjectStore;
+    use crate::shared::clock::SystemClock;
+    use crate::shared::rate_limit::{MockRateLimiter, RateDecision};
     use chrono::Duration;
 
-    use crate::ports::{MockApplicationStore, MockRateLimiter};
-    use crate::values::Role;
+    use crate::applications::ports::MockApplicationStore;
+    use crate::identity::role::Role;
 
-    use crate::services::fixtures::principal;
+    use crate::shared::fixtures::principal;
 
     fn upload(head: &[u8], app: Option<&str>) -> BannerUpload {
         BannerUpload {

@@ -1,7 +1,7 @@
 //! Role rules shared by the use cases.
 
-use crate::error::{Classify, ErrorKind};
-use crate::identity::{ActiveMembership, Principal};
+use crate::identity::model::{ActiveMembership, Principal};
+use crate::shared::error::{Classify, ErrorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {
@@ -71,7 +71,7 @@ pub enum UploadRefused {
 /// within `per_minute` uploads of `kind` by this user (or API key) in it, counted in the shared
 /// limiter (every admitted request counts).
 pub async fn admit_upload(
-    limiter: &dyn crate::ports::RateLimiter,
+    limiter: &dyn crate::shared::rate_limit::RateLimiter,
     principal: &Principal,
     kind: &str,
     per_minute: u32,
@@ -84,8 +84,8 @@ pub async fn admit_upload(
         .await
         .map_err(UploadRefused::Store)?
     {
-        crate::ports::RateDecision::Allowed => Ok(m),
-        crate::ports::RateDecision::Limited { retry_after_secs } => {
+        crate::shared::rate_limit::RateDecision::Allowed => Ok(m),
+        crate::shared::rate_limit::RateDecision::Limited { retry_after_secs } => {
             Err(UploadRefused::RateLimited { retry_after_secs })
         }
     }
@@ -94,8 +94,8 @@ pub async fn admit_upload(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{OrganizationId, SessionId, UserId};
-    use crate::values::Role;
+    use crate::identity::role::Role;
+    use crate::shared::ids::{OrganizationId, SessionId, UserId};
 
     fn user(role: Option<Role>) -> Principal {
         Principal::User {

@@ -1,15 +1,16 @@
 //! Organization API keys: the machine credential.
 
-use super::access::{self, AccessError};
 use crate::StoreError;
-use crate::clock::Clock;
-use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::{API_KEY_PREFIX, Principal};
-use crate::ids::ApiKeyId;
-use crate::organization::{ApiKey, NewApiKey};
-use crate::ports::ApiKeyStore;
-use crate::secret::{IssuedToken, Secret};
-use crate::values::{BoundedText, Role};
+use crate::identity::access;
+use crate::identity::access::AccessError;
+use crate::identity::model::{API_KEY_PREFIX, ApiKey, NewApiKey, Principal};
+use crate::identity::ports::ApiKeyStore;
+use crate::identity::role::Role;
+use crate::shared::clock::Clock;
+use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::shared::ids::ApiKeyId;
+use crate::shared::secret::{IssuedToken, Secret};
+use crate::shared::values::BoundedText;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -119,10 +120,10 @@ impl ApiKeyService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
-    use crate::identity::ActiveMembership;
-    use crate::ids::{OrganizationId, SessionId, UserId};
-    use crate::ports::MockApiKeyStore;
+    use crate::identity::model::ActiveMembership;
+    use crate::identity::ports::MockApiKeyStore;
+    use crate::shared::clock::SystemClock;
+    use crate::shared::ids::{OrganizationId, SessionId, UserId};
 
     fn admin() -> Principal {
         Principal::User {
@@ -148,7 +149,7 @@ mod tests {
         let mut store = MockApiKeyStore::new();
         store.expect_create_api_key().times(1).returning(|k| {
             assert_eq!(
-                crate::secret::TokenHash::of(k.token.token.expose()),
+                crate::shared::secret::TokenHash::of(k.token.token.expose()),
                 k.token.hash
             );
             Ok(())

@@ -1,16 +1,20 @@
 //! Sign-up, sign-in, sign-out, sessions and the first account.
 
 use crate::StoreError;
-use crate::clock::Clock;
-use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::{ClientInfo, Credential, NewSession, NewUser, Principal, Session, User};
-use crate::ids::{OrganizationId, UserId};
-use crate::organization::NewOrganization;
-use crate::ports::{
-    HashingError, IdentityStore, OrganizationStore, PasswordHasher, RateDecision, RateLimiter,
+use crate::identity::model::{
+    ClientInfo, Credential, NewSession, NewUser, Principal, Session, User,
 };
-use crate::secret::Secret;
-use crate::values::{BoundedText, Email, Password, Slug};
+use crate::identity::password::Password;
+use crate::identity::ports::{HashingError, IdentityStore, PasswordHasher};
+use crate::organizations::model::NewOrganization;
+use crate::organizations::ports::OrganizationStore;
+use crate::shared::clock::Clock;
+use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::shared::ids::{OrganizationId, UserId};
+use crate::shared::rate_limit::{RateDecision, RateLimiter};
+use crate::shared::secret::Secret;
+use crate::shared::slug::Slug;
+use crate::shared::values::{BoundedText, Email};
 use chrono::Duration;
 use std::sync::{Arc, Mutex};
 
@@ -518,11 +522,11 @@ impl AuthService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
-    use crate::identity::UserWithPassword;
-    use crate::ports::{
-        MockIdentityStore, MockOrganizationStore, MockPasswordHasher, MockRateLimiter,
-    };
+    use crate::identity::model::UserWithPassword;
+    use crate::identity::ports::{MockIdentityStore, MockPasswordHasher};
+    use crate::organizations::ports::MockOrganizationStore;
+    use crate::shared::clock::SystemClock;
+    use crate::shared::rate_limit::MockRateLimiter;
     use chrono::Utc;
 
     fn user() -> User {
@@ -894,7 +898,7 @@ mod tests {
             .withf(|bucket| bucket == "sign-in:jane@example.com")
             .times(1)
             .returning(|_| Ok(()));
-        let org = crate::organization::Organization {
+        let org = crate::organizations::model::Organization {
             id: OrganizationId::generate(),
             name: "Acme".into(),
             slug: "acme".into(),
@@ -904,9 +908,9 @@ mod tests {
         m.organizations
             .expect_list_memberships()
             .returning(move |_| {
-                Ok(vec![crate::organization::Membership {
+                Ok(vec![crate::organizations::model::Membership {
                     organization: org.clone(),
-                    role: crate::values::Role::Owner,
+                    role: crate::identity::role::Role::Owner,
                 }])
             });
         m.identity

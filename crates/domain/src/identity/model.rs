@@ -1,8 +1,9 @@
-//! Users, sessions and the authenticated principal.
+//! Users, sessions, API keys and the authenticated principal.
 
-use crate::ids::{ApiKeyId, OrganizationId, PartnerId, SessionId, UserId};
-use crate::secret::{IssuedToken, TokenHash};
-use crate::values::{Email, Role};
+use crate::identity::role::Role;
+use crate::shared::ids::{ApiKeyId, OrganizationId, PartnerId, SessionId, UserId};
+use crate::shared::secret::{IssuedToken, TokenHash};
+use crate::shared::values::Email;
 use chrono::{DateTime, Duration, Utc};
 
 /// Prefix of session tokens.
@@ -196,6 +197,26 @@ pub struct NewUser {
     pub name: String,
     pub password_hash: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// An organization API key as listed (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub role: Role,
+    /// The first characters of the key, to recognise it in a list.
+    pub prefix: String,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub token: IssuedToken,
 }
 
 #[cfg(test)]

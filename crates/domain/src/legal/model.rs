@@ -1,8 +1,8 @@
 //! Legal agreement templates: PDF checks, signer roles and field placements (pure validation).
 
-use crate::error::ValidationErrors;
-use crate::external::{FieldPlacement, SignatureFieldType};
-use crate::ids::{OrganizationId, PartnerId, UserId};
+use crate::legal::ports::{FieldPlacement, SignatureFieldType};
+use crate::shared::error::ValidationErrors;
+use crate::shared::ids::{OrganizationId, PartnerId, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 

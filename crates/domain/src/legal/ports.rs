@@ -1,12 +1,12 @@
-//! Ports to external services (e-signature, object storage, captcha), with the vocabulary they
-//! share with the use cases. Adapters live in their own crates.
+//! Ports of legal templates: their storage and the e-signature service (Docuseal) that holds
+//! the documents.
+//!
+//! Storage methods return [`StoreError`](crate::StoreError): `Unavailable` when the database
+//! cannot be reached, `Unexpected` for anything else, plus the variants listed under `# Errors`.
 
+use crate::StoreError;
+use crate::shared::ids::{OrganizationId, PartnerId};
 use async_trait::async_trait;
-use std::net::IpAddr;
-use std::path::Path;
-
-// ---------------------------------------------------------------------------------------------
-// E-signature (Docuseal)
 
 /// Kinds of fields a signer fills in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -122,85 +122,43 @@ pub trait ESignature: Send + Sync {
     async fn archive_template(&self, id: i64) -> Result<(), ESignatureError>;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Object storage
-
-/// Which kind of store holds the files (reported to clients as `provider`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StorageProvider {
-    Supabase,
-    S3,
-    Local,
-}
-
-impl StorageProvider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Supabase => "supabase",
-            Self::S3 => "s3",
-            Self::Local => "local",
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    #[error("the object store did not answer in time")]
-    Timeout,
-    #[error("the object store failed")]
-    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-/// An object store with public URLs (S3-compatible, Supabase Storage, or the local disk).
-///
-/// # Errors
-/// `Timeout` when the store does not answer within the adapter's timeout; `Failed` for every
-/// other failure (refused connection, error status, local I/O error).
+/// Legal agreement templates. Every method is scoped to one organization.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
-pub trait ObjectStore: Send + Sync {
-    fn provider(&self) -> StorageProvider;
-    /// The public URL of `key`.
-    fn public_url(&self, key: &str) -> String;
-    /// Stores the file at `path` (streamed, not read into memory) under `key`.
-    async fn put_file(
+pub trait LegalTemplateStore: Send + Sync {
+    /// Whether a live template of the organization has this name, case-insensitively.
+    async fn template_name_taken(
         &self,
-        key: &str,
-        path: &Path,
-        content_type: &str,
-    ) -> Result<(), StorageError>;
-    /// Removes `key`; removing a missing key is `Ok`.
-    async fn delete(&self, key: &str) -> Result<(), StorageError>;
-}
+        organization: OrganizationId,
+        name: &str,
+    ) -> Result<bool, StoreError>;
 
-// ---------------------------------------------------------------------------------------------
-// Captcha (Cloudflare Turnstile)
-
-/// The captcha service's verdict on a token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CaptchaVerdict {
-    Passed,
-    /// Refused, with the service's error codes (e.g. `invalid-input-response`).
-    Failed(Vec<String>),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CaptchaError {
-    #[error("the captcha service is unreachable, slow or answered garbage")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-/// Server-side captcha verification. Fails closed: anything but a clear verdict is an error.
-///
-/// # Errors
-/// `Unavailable` for connection failures, timeouts, non-2xx statuses and unparsable bodies,
-/// and when the service itself reports `internal-error`.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
-#[async_trait]
-pub trait Captcha: Send + Sync {
-    async fn verify(
+    /// Stores the template and its `legal_template_created` event in one transaction.
+    ///
+    /// # Errors
+    /// `Conflict` when the name is taken (case-insensitively) in the organization, as a
+    /// concurrent creation may do after `template_name_taken` said no.
+    async fn insert_template(
         &self,
-        token: &str,
-        remote_ip: Option<IpAddr>,
-    ) -> Result<CaptchaVerdict, CaptchaError>;
+        template: crate::legal::model::LegalTemplate,
+    ) -> Result<(), StoreError>;
+
+    async fn list_templates(
+        &self,
+        organization: OrganizationId,
+        partner: Option<PartnerId>,
+    ) -> Result<Vec<crate::legal::model::LegalTemplate>, StoreError>;
+
+    async fn get_template(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+    ) -> Result<Option<crate::legal::model::LegalTemplate>, StoreError>;
+
+    /// `Ok(false)` when there is no such template in the organization.
+    async fn delete_template(
+        &self,
+        organization: OrganizationId,
+        id: uuid::Uuid,
+    ) -> Result<bool, StoreError>;
 }

@@ -3,16 +3,19 @@
 //! Creation calls Docuseal first and records afterwards; when recording fails after Docuseal
 //! accepted, the Docuseal template is archived again, so neither side keeps an orphan.
 
-use super::access::{self, AccessError, UploadRefused};
 use crate::StoreError;
-use crate::clock::Clock;
-use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::external::{ESignature, ESignatureError, NewSignatureTemplate};
-use crate::identity::Principal;
-use crate::ids::PartnerId;
-use crate::legal::{self, LegalTemplate, MAX_PDF_BYTES, TemplateScope};
-use crate::ports::{LegalTemplateStore, PartnerStore, RateLimiter};
-use crate::values::BoundedText;
+use crate::identity::access;
+use crate::identity::access::{AccessError, UploadRefused};
+use crate::identity::model::Principal;
+use crate::legal::model as legal;
+use crate::legal::model::{LegalTemplate, MAX_PDF_BYTES, TemplateScope};
+use crate::legal::ports::{ESignature, ESignatureError, LegalTemplateStore, NewSignatureTemplate};
+use crate::partners::ports::PartnerStore;
+use crate::shared::clock::Clock;
+use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::shared::ids::PartnerId;
+use crate::shared::rate_limit::RateLimiter;
+use crate::shared::values::BoundedText;
 use std::sync::Arc;
 
 /// Template uploads admitted per minute per user (or API key) per organization.
@@ -120,7 +123,7 @@ struct Validated {
     description: Option<String>,
     scope: TemplateScope,
     roles: Vec<String>,
-    fields: Vec<crate::external::FieldPlacement>,
+    fields: Vec<crate::legal::ports::FieldPlacement>,
 }
 
 fn validate(upload: &TemplateUpload) -> Result<Validated, LegalTemplateError> {
@@ -383,14 +386,14 @@ impl LegalTemplateService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
-    use crate::external::{MockESignature, SignatureTemplate};
-    use crate::ports::RateDecision;
+    use crate::legal::ports::{MockESignature, MockLegalTemplateStore, SignatureTemplate};
+    use crate::shared::clock::SystemClock;
+    use crate::shared::rate_limit::{MockRateLimiter, RateDecision};
 
-    use crate::ports::{MockLegalTemplateStore, MockPartnerStore, MockRateLimiter};
-    use crate::values::Role;
+    use crate::identity::role::Role;
+    use crate::partners::ports::MockPartnerStore;
 
-    use crate::services::fixtures::principal;
+    use crate::shared::fixtures::principal;
 
     fn upload() -> TemplateUpload {
         TemplateUpload {
@@ -411,7 +414,7 @@ mod tests {
     fn partner_found() -> MockPartnerStore {
         let mut p = MockPartnerStore::new();
         p.expect_get_partner().returning(|org, id| {
-            let mut partner = crate::services::partners::tests_support::partner(org);
+            let mut partner = crate::partners::service::tests_support::partner(org);
             partner.id = id;
             Ok(Some(partner))
         });

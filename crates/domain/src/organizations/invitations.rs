@@ -1,9 +1,9 @@
 //! Delivering invitation tokens: by mail to the invited address, and nowhere else.
 
-use crate::mail::{MailLinks, Mailer, invitation_mail};
-use crate::organization::Invitation;
-use crate::ports::OrganizationStore;
-use crate::secret::Secret;
+use crate::organizations::mail::{MailLinks, Mailer, invitation_mail};
+use crate::organizations::model::Invitation;
+use crate::organizations::ports::OrganizationStore;
+use crate::shared::secret::Secret;
 use std::sync::Arc;
 
 pub struct InvitationDelivery {

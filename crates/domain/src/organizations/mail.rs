@@ -3,9 +3,9 @@
 //! A token sent by mail is the only copy outside the database's hash: the answer of the call
 //! that created it and the outbox event carry the invitation's id, never the token.
 
-use crate::organization::Invitation;
-use crate::time::format_timestamp;
-use crate::values::Role;
+use crate::identity::role::Role;
+use crate::organizations::model::Invitation;
+use crate::shared::time::format_timestamp;
 use async_trait::async_trait;
 
 /// One message, with a plain-text and an HTML body.
@@ -138,7 +138,7 @@ pub fn invitation_mail(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{InvitationId, OrganizationId, UserId};
+    use crate::shared::ids::{InvitationId, OrganizationId, UserId};
     use chrono::Utc;
 
     fn invitation(role: Role, bound: bool) -> Invitation {

@@ -1,8 +1,10 @@
-//! Organizations, their members, invitations and API keys.
+//! Organizations, their members and invitations.
 
-use crate::ids::{ApiKeyId, InvitationId, OrganizationId, PartnerId, UserId};
-use crate::secret::IssuedToken;
-use crate::values::{Email, Role, Slug};
+use crate::identity::role::Role;
+use crate::shared::ids::{InvitationId, OrganizationId, PartnerId, UserId};
+use crate::shared::secret::IssuedToken;
+use crate::shared::slug::Slug;
+use crate::shared::values::Email;
 use chrono::{DateTime, Duration, Utc};
 
 /// How long an invitation token may be used.
@@ -92,23 +94,4 @@ impl NewInvitation {
             invited_by,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey {
-    pub id: ApiKeyId,
-    pub organization_id: OrganizationId,
-    pub name: String,
-    pub role: Role,
-    /// The first characters of the key, to recognise it in a list.
-    pub prefix: String,
-    pub created_by: Option<UserId>,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewApiKey {
-    pub key: ApiKey,
-    pub token: IssuedToken,
 }

@@ -1,21 +1,23 @@
 //! Organizations, members and invitations.
 
-use super::access::{self, AccessError};
-use super::invitations::InvitationDelivery;
 use crate::StoreError;
-use crate::clock::Clock;
-use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::{ClientInfo, NewSession, NewUser, Principal, Session, User};
-use crate::ids::{InvitationId, OrganizationId, UserId};
-use crate::organization::{
+use crate::identity::access;
+use crate::identity::access::AccessError;
+use crate::identity::model::{ClientInfo, NewSession, NewUser, Principal, Session, User};
+use crate::identity::password::Password;
+use crate::identity::ports::{HashingError, IdentityStore, PasswordHasher};
+use crate::identity::role::Role;
+use crate::organizations::invitations::InvitationDelivery;
+use crate::organizations::model::{
     INVITATION_TTL, Invitation, Member, Membership, NewInvitation, NewOrganization, Organization,
 };
-use crate::ports::{
-    AcceptSession, HashingError, IdentityStore, InvitationAcceptance, OrganizationStore,
-    PasswordHasher,
-};
-use crate::secret::{IssuedToken, TokenHash};
-use crate::values::{BoundedText, Email, Password, Role, Slug};
+use crate::organizations::ports::{AcceptSession, InvitationAcceptance, OrganizationStore};
+use crate::shared::clock::Clock;
+use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::shared::ids::{InvitationId, OrganizationId, UserId};
+use crate::shared::secret::{IssuedToken, TokenHash};
+use crate::shared::slug::Slug;
+use crate::shared::values::{BoundedText, Email};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +87,7 @@ impl Classify for OrganizationError {
 pub struct Accepted {
     pub user: User,
     pub session: Session,
-    pub token: Option<crate::secret::Secret>,
+    pub token: Option<crate::shared::secret::Secret>,
 }
 
 fn invalid(field: &str, message: &str) -> OrganizationError {
@@ -263,7 +265,7 @@ impl OrganizationService {
     ) -> Result<Invitation, OrganizationError> {
         let m = access::manager(principal)?;
         let now = self.clock.now();
-        let token = IssuedToken::generate(crate::organization::INVITATION_TOKEN_PREFIX);
+        let token = IssuedToken::generate(crate::organizations::model::INVITATION_TOKEN_PREFIX);
         let invitation = self
             .organizations
             .reissue_invitation(m.organization_id, id, token.hash, now + INVITATION_TTL, now)
@@ -296,7 +298,7 @@ impl OrganizationService {
         let m = access::manager(principal)?;
         let role: Role = role
             .parse()
-            .map_err(|e: crate::values::InvalidValue| invalid("role", &e.0))?;
+            .map_err(|e: crate::shared::values::InvalidValue| invalid("role", &e.0))?;
         Self::check_grant(m.role, role)?;
         let target = self
             .organizations
@@ -487,13 +489,14 @@ impl OrganizationService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
-    use crate::identity::{User, UserWithPassword};
+    use crate::identity::model::{User, UserWithPassword};
+    use crate::shared::clock::SystemClock;
 
-    use crate::ports::{MockIdentityStore, MockOrganizationStore, MockPasswordHasher};
+    use crate::identity::ports::{MockIdentityStore, MockPasswordHasher};
+    use crate::organizations::ports::MockOrganizationStore;
     use chrono::Utc;
 
-    use crate::services::fixtures::{delivery, principal};
+    use crate::shared::fixtures::{delivery, principal};
 
     fn service(
         identity: MockIdentityStore,
@@ -548,7 +551,7 @@ mod tests {
         let mut orgs = MockOrganizationStore::new();
         orgs.expect_find_pending_invitation()
             .returning(move |_, _| {
-                Ok(Some(crate::ports::PendingInvitation {
+                Ok(Some(crate::organizations::ports::PendingInvitation {
                     invitation: invitation.clone(),
                     existing_user: existing.clone(),
                 }))
@@ -559,7 +562,7 @@ mod tests {
     fn signed_in_as(user: UserId) -> Principal {
         Principal::User {
             user_id: user,
-            session_id: crate::ids::SessionId::generate(),
+            session_id: crate::shared::ids::SessionId::generate(),
             membership: None,
         }
     }
@@ -638,7 +641,7 @@ mod tests {
                 created_at: Utc::now(),
             }))
         });
-        let mut mailer = crate::mail::MockMailer::new();
+        let mut mailer = crate::organizations::mail::MockMailer::new();
         let hash = stored.clone();
         mailer
             .expect_send()
@@ -663,7 +666,7 @@ mod tests {
             Arc::new(InvitationDelivery::new(
                 Arc::new(mailer),
                 orgs,
-                crate::mail::MailLinks {
+                crate::organizations::mail::MailLinks {
                     accept_invitation: "https://app.example/accept".into(),
                 },
             )),

@@ -1,8 +1,9 @@
 //! Partner records.
 
-use crate::error::ValidationErrors;
-use crate::ids::{ContactId, OrganizationId, PartnerId, UserId};
-use crate::values::{BoundedText, Email, HttpsUrl, InvalidValue, PartnerDomain};
+use crate::partners::web_domain::PartnerDomain;
+use crate::shared::error::ValidationErrors;
+use crate::shared::ids::{ContactId, OrganizationId, PartnerId, UserId};
+use crate::shared::values::{BoundedText, Email, HttpsUrl, InvalidValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};

@@ -1,18 +1,19 @@
 //! Partner records: create, read, list, change, delete.
 
-use super::access::{self, AccessError};
-use super::invitations::InvitationDelivery;
 use crate::StoreError;
-use crate::clock::Clock;
-use crate::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::identity::{Credential, NewUser, Principal};
-use crate::ids::{ContactId, OrganizationId, PartnerId, UserId};
-use crate::organization::NewInvitation;
-use crate::partner::{
+use crate::identity::access;
+use crate::identity::access::AccessError;
+use crate::identity::model::{Credential, NewUser, Principal};
+use crate::identity::role::Role;
+use crate::organizations::invitations::InvitationDelivery;
+use crate::organizations::model::NewInvitation;
+use crate::partners::model::{
     CreatePartner, Partner, PartnerCursor, PartnerFilter, PartnerPage, PartnerPatch, TierSource,
 };
-use crate::ports::{NewPartnerRecord, PartnerStore};
-use crate::values::Role;
+use crate::partners::ports::{NewPartnerRecord, PartnerStore};
+use crate::shared::clock::Clock;
+use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
+use crate::shared::ids::{ContactId, OrganizationId, PartnerId, UserId};
 use std::sync::Arc;
 
 /// Page size bounds of the list.
@@ -196,8 +197,9 @@ impl PartnerService {
             .partners
             .list_partners(m.organization_id, filter, after, limit + 1)
             .await?;
-        let next_cursor =
-            super::trim_page(&mut partners, limit, |p| PartnerCursor::after(p).encode());
+        let next_cursor = crate::shared::page::trim_page(&mut partners, limit, |p| {
+            PartnerCursor::after(p).encode()
+        });
         Ok(PartnerPage {
             partners,
             next_cursor,
@@ -243,7 +245,7 @@ impl PartnerService {
 #[cfg(test)]
 pub(crate) mod tests_support {
     use super::*;
-    use crate::partner::{PartnerStage, PartnerType};
+    use crate::partners::model::{PartnerStage, PartnerType};
 
     pub(crate) fn partner(org: OrganizationId) -> Partner {
         let now = chrono::Utc::now();
@@ -282,13 +284,14 @@ pub(crate) mod tests_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
+    use crate::shared::clock::SystemClock;
 
-    use crate::partner::{NewContact, PartnerStage, PartnerType, ShortText};
-    use crate::ports::MockPartnerStore;
-    use crate::values::{BoundedText, Email, PartnerDomain};
+    use crate::partners::model::{NewContact, PartnerStage, PartnerType, ShortText};
+    use crate::partners::ports::MockPartnerStore;
+    use crate::partners::web_domain::PartnerDomain;
+    use crate::shared::values::{BoundedText, Email};
 
-    use crate::services::fixtures::{delivery, principal};
+    use crate::shared::fixtures::{delivery, principal};
 
     fn input() -> CreatePartner {
         CreatePartner {

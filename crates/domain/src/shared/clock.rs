@@ -13,7 +13,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        crate::time::truncate_to_micros(Utc::now())
+        crate::shared::time::truncate_to_micros(Utc::now())
     }
 }
 

@@ -1,8 +1,8 @@
 //! Test fixtures shared by the use-case tests.
 
-use crate::identity::{ActiveMembership, Principal};
-use crate::ids::{OrganizationId, SessionId, UserId};
-use crate::values::Role;
+use crate::identity::model::{ActiveMembership, Principal};
+use crate::identity::role::Role;
+use crate::shared::ids::{OrganizationId, SessionId, UserId};
 
 /// A signed-in user with `role` in a fresh organization.
 pub(crate) fn principal(role: Role) -> Principal {
@@ -18,22 +18,22 @@ pub(crate) fn principal(role: Role) -> Principal {
 }
 
 /// Delivers invitations to a mailer that accepts everything.
-pub(crate) fn delivery() -> std::sync::Arc<crate::services::invitations::InvitationDelivery> {
-    let mut mailer = crate::mail::MockMailer::new();
+pub(crate) fn delivery() -> std::sync::Arc<crate::organizations::invitations::InvitationDelivery> {
+    let mut mailer = crate::organizations::mail::MockMailer::new();
     mailer.expect_send().returning(|_| Ok(()));
-    let mut organizations = crate::ports::MockOrganizationStore::new();
+    let mut organizations = crate::organizations::ports::MockOrganizationStore::new();
     organizations.expect_find_organization().returning(|id| {
-        Ok(Some(crate::organization::Organization {
+        Ok(Some(crate::organizations::model::Organization {
             id,
             name: "Acme".into(),
             slug: "acme".into(),
             created_at: chrono::Utc::now(),
         }))
     });
-    std::sync::Arc::new(crate::services::invitations::InvitationDelivery::new(
+    std::sync::Arc::new(crate::organizations::invitations::InvitationDelivery::new(
         std::sync::Arc::new(mailer),
         std::sync::Arc::new(organizations),
-        crate::mail::MailLinks {
+        crate::organizations::mail::MailLinks {
             accept_invitation: "https://app.example/accept".into(),
         },
     ))

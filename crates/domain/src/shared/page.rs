@@ -1,18 +1,4 @@
-//! Use cases. Each service takes the caller's [`Principal`](crate::identity::Principal) and
-//! enforces the role rules itself, so no transport can forget them.
-
-pub mod access;
-pub mod analysis;
-pub mod api_keys;
-pub mod applications;
-pub mod auth;
-pub mod banners;
-pub mod invitations;
-pub mod legal_templates;
-pub mod organizations;
-pub mod partners;
-
-pub use access::AccessError;
+//! Keyset pagination shared by the list use cases.
 
 /// Trims a page read with one row more than `limit` (that extra row tells whether another page
 /// exists) and returns the cursor of its last row when one does.
@@ -28,6 +14,3 @@ pub(crate) fn trim_page<T>(
         None
     }
 }
-
-#[cfg(test)]
-pub(crate) mod fixtures;

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, get, post, put, web};
 use partneros_domain::ErrorKind;
 use partneros_domain::analysis::ideal::IdealProfileInput;
 use partneros_domain::analysis::scoring::IdealPartnerProfile;
-use partneros_domain::ids::PartnerId;
+use partneros_domain::shared::ids::PartnerId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -6,10 +6,12 @@ use crate::extract::{Caller, Json, path_id};
 use crate::multipart::read_spooled_form;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use partneros_domain::banner::{MAX_BANNER_BYTES, SNIFF_BYTES};
-use partneros_domain::forms::{AffiliateLink, Application, Submission, SubmissionCursor};
-use partneros_domain::services::applications::{ApplicationInput, DEFAULT_PAGE, SubmitInput};
-use partneros_domain::services::banners::BannerUpload;
+use partneros_domain::applications::model::{
+    AffiliateLink, Application, Submission, SubmissionCursor,
+};
+use partneros_domain::applications::service::{ApplicationInput, DEFAULT_PAGE, SubmitInput};
+use partneros_domain::banners::model::{MAX_BANNER_BYTES, SNIFF_BYTES};
+use partneros_domain::banners::service::BannerUpload;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -703,7 +705,8 @@ pub async fn local_file(
         return Err(not_found());
     }
     let ext = key.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
-    let kind = partneros_domain::banner::ImageKind::from_extension(ext).ok_or_else(not_found)?;
+    let kind =
+        partneros_domain::banners::model::ImageKind::from_extension(ext).ok_or_else(not_found)?;
     let bytes = tokio::fs::read(root.join(&key))
         .await
         .map_err(|_| not_found())?;

@@ -6,7 +6,7 @@ use crate::extract::bearer_token;
 use crate::state::{AppState, MetricsAccess, MetricsRenderer};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use partneros_domain::ErrorKind;
-use partneros_domain::secret::{Secret, TokenHash};
+use partneros_domain::shared::secret::{Secret, TokenHash};
 use subtle::ConstantTimeEq;
 
 #[utoipa::path(

@@ -5,14 +5,15 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, Presented, path_id};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use partneros_domain::error::ValidationErrors;
-use partneros_domain::ids::{PartnerId, UserId};
-use partneros_domain::partner::{
+use partneros_domain::partners::model::{
     CreatePartner, NewContact, PartnerCursor, PartnerFilter, PartnerPatch, ShortText,
     validate_products,
 };
-use partneros_domain::services::partners::DEFAULT_PAGE;
-use partneros_domain::values::{BoundedText, Email, HttpsUrl, PartnerDomain};
+use partneros_domain::partners::service::DEFAULT_PAGE;
+use partneros_domain::partners::web_domain::PartnerDomain;
+use partneros_domain::shared::error::ValidationErrors;
+use partneros_domain::shared::ids::{PartnerId, UserId};
+use partneros_domain::shared::values::{BoundedText, Email, HttpsUrl};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -107,7 +108,7 @@ fn into_create(b: CreatePartnerRequest) -> Result<CreatePartner, ApiError> {
         .map(|t| e.check("tier", ShortText::parse(t)));
     let stage = match b.stage.as_deref() {
         Some(s) => e.check("stage", s.parse()),
-        None => Some(partneros_domain::partner::PartnerStage::Prospect),
+        None => Some(partneros_domain::partners::model::PartnerStage::Prospect),
     };
     let products = validate_products(b.products.as_deref().unwrap_or_default(), &mut e);
     let c = b.primary_contact;
