@@ -21,7 +21,8 @@ pub struct ValidSubmission {
     pub accepted_agreements: Vec<Uuid>,
 }
 
-/// Validates a public submission against the form (SPEC §5, Submit).
+/// Validates a public submission against the form (`POST /api/partners/applications/submit` in
+/// the OpenAPI document; the answer rules are in the README's decisions).
 ///
 /// Prospects are anonymous and the form is public, so the answers are held to the definition
 /// exactly: unknown keys are refused instead of stored, and every problem is reported at once so

@@ -27,7 +27,7 @@ pub const MAX_AGREEMENTS: usize = 20;
 pub const MAX_OPTIONS: usize = 200;
 /// The highest `maxLength` an admin may set; keeps a submission well under the 64 KiB body limit.
 pub const MAX_LENGTH_LIMIT: u32 = 20_000;
-/// Answer length when the field sets no `maxLength` (SPEC §5).
+/// Answer length when the field sets no `maxLength` (as the README states under the decisions).
 pub const DEFAULT_MAX_LENGTH: usize = 500;
 /// Textareas hold prose, so they get a larger default.
 pub const DEFAULT_TEXTAREA_MAX_LENGTH: usize = 5_000;
@@ -144,8 +144,8 @@ pub struct FormField {
 }
 
 impl FormField {
-    /// The longest answer accepted, in characters: the admin's `maxLength`, else the SPEC's
-    /// default, so the hosted form and the server agree on one number.
+    /// The longest answer accepted, in characters: the admin's `maxLength`, else the default
+    /// the README states, so the hosted form and the server agree on one number.
     pub fn max_chars(&self) -> usize {
         match (self.max_length, self.field_type) {
             (Some(n), _) => n as usize,
@@ -227,21 +227,6 @@ impl ApplicationStatus {
 impl fmt::Display for ApplicationStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The public address of a form: `[a-z0-9-]{3,64}`, so it can sit in a URL path unescaped.
-pub fn parse_slug(raw: &str) -> Result<String, InvalidValue> {
-    let s = raw.trim();
-    let ok = (3..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(InvalidValue(
-            "must be 3 to 64 characters of a-z, 0-9 and hyphens".into(),
-        ))
     }
 }
 

@@ -20,6 +20,7 @@ use crate::shared::clock::Clock;
 use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
 use crate::shared::ids::PartnerId;
 use crate::shared::rate_limit::{RateDecision, WriteLimit};
+use crate::shared::slug::Slug;
 use crate::shared::values::{BoundedText, Email};
 use chrono::Duration;
 use serde_json::Value;
@@ -211,7 +212,7 @@ impl ApplicationService {
         let slug = input
             .slug
             .as_deref()
-            .and_then(|s| e.check("slug", application::parse_slug(s)));
+            .and_then(|s| e.check("slug", Slug::parse(s).map(Slug::into_inner)));
         let status = input
             .status
             .as_deref()
@@ -380,7 +381,7 @@ impl ApplicationService {
     ) -> Result<AffiliateLink, ApplicationError> {
         let m = access::writer(principal)?;
         let mut e = ValidationErrors::new();
-        let slug = e.check("slug", application::parse_slug(slug));
+        let slug = e.check("slug", Slug::parse(slug).map(Slug::into_inner));
         let label = label
             .map(str::trim)
             .filter(|l| !l.is_empty())
@@ -558,7 +559,7 @@ impl ApplicationService {
     }
 
     pub async fn public_form(&self, slug: &str) -> Result<PublicForm, SubmitError> {
-        if application::parse_slug(slug).is_err() {
+        if Slug::parse(slug).is_err() {
             return Err(SubmitError::NotFound);
         }
         let application = self

@@ -1,8 +1,13 @@
-//! URL slugs.
+//! URL slugs: the one rule for every slug the API takes (organizations, application forms,
+//! affiliate links).
 
 use crate::shared::values::InvalidValue;
 
-/// An organization's URL slug: `[a-z0-9-]{3,64}`, no leading, trailing or doubled hyphen.
+/// A URL slug: `[a-z0-9-]{3,64}` after trimming, so it can sit in a URL path unescaped.
+///
+/// Hyphens may lead or trail: application forms and affiliate links have always been stored under
+/// that rule (the README documents it), and a stricter one would make such stored forms
+/// unreachable. Slugs derived from a name ([`Slug::from_name`]) never have edge hyphens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Slug(String);
 
@@ -10,15 +15,13 @@ impl Slug {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let s = raw.trim();
         let ok = (3..=64).contains(&s.len())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !s.starts_with('-')
-            && !s.ends_with('-');
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
             Err(InvalidValue::new(
-                "must be 3 to 64 characters of a-z, 0-9 and inner hyphens",
+                "must be 3 to 64 characters of a-z, 0-9 and hyphens",
             ))
         }
     }
@@ -52,6 +55,15 @@ impl Slug {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Slug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[cfg(test)]
@@ -61,10 +73,39 @@ mod tests {
 
     #[test]
     fn slugs() {
+        assert_eq!(
+            Slug::parse(" partner-program-2025 ").unwrap().as_str(),
+            "partner-program-2025"
+        );
         assert!(Slug::parse("acme-inc").is_ok());
-        for bad in ["ab", "Acme", "-acme", "acme-", "a_b_c"] {
+        assert!(Slug::parse(&"a".repeat(64)).is_ok());
+        for bad in [
+            "ab",
+            "Acme",
+            "Partner",
+            "a_b_c",
+            "a b c",
+            "émoi",
+            "ab\u{0}",
+            &"a".repeat(65),
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            Slug::parse("Bad Slug").unwrap_err().to_string(),
+            "must be 3 to 64 characters of a-z, 0-9 and hyphens"
+        );
+    }
+
+    #[test]
+    fn edge_hyphens_are_allowed_as_stored_forms_have_them() {
+        for ok in ["-acme", "acme-", "---", "a--b"] {
+            assert!(Slug::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn derived_slugs() {
         assert_eq!(Slug::from_name("Acme, Inc.").as_str(), "acme-inc");
         assert_eq!(Slug::from_name("Ü").as_str(), "org");
         assert!(
@@ -80,7 +121,16 @@ mod tests {
     proptest! {
         #[test]
         fn derived_slugs_are_valid(name in ".{0,200}") {
-            prop_assert!(Slug::parse(Slug::from_name(&name).as_str()).is_ok());
+            let slug = Slug::from_name(&name);
+            prop_assert!(Slug::parse(slug.as_str()).is_ok());
+            prop_assert!(!slug.as_str().starts_with('-') && !slug.as_str().ends_with('-'));
+        }
+
+        #[test]
+        fn parsing_is_idempotent(raw in "[ a-z0-9_A-Z-]{0,70}") {
+            if let Ok(s) = Slug::parse(&raw) {
+                prop_assert_eq!(Slug::parse(s.as_str()).unwrap(), s);
+            }
         }
 
     }
