@@ -1,14 +1,13 @@
 //! Organization API keys: the machine credential.
 
 use crate::StoreError;
-use crate::identity::access;
-use crate::identity::access::AccessError;
+use crate::identity::access::{self, AccessError};
 use crate::identity::model::{API_KEY_PREFIX, ApiKey, NewApiKey, Principal};
 use crate::identity::ports::ApiKeyStore;
 use crate::identity::role::Role;
 use crate::shared::clock::Clock;
 use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
-use crate::shared::ids::ApiKeyId;
+use crate::shared::ids::{ApiKeyId, OrganizationId, UserId};
 use crate::shared::secret::{IssuedToken, Secret};
 use crate::shared::values::BoundedText;
 use std::sync::Arc;
@@ -60,6 +59,29 @@ impl ApiKeyService {
         role: &str,
     ) -> Result<(ApiKey, Secret), ApiKeyError> {
         let m = access::manager(principal)?;
+        self.issue(m.organization_id, principal.user_id(), name, role)
+            .await
+    }
+
+    /// The operator's entry point (the `admin create-api-key` command): the same rules as
+    /// [`create`](Self::create) for an organization named by the operator, who has shell access
+    /// to the server and therefore no principal; the key records no creator.
+    pub async fn create_for_operator(
+        &self,
+        organization: OrganizationId,
+        name: &str,
+        role: &str,
+    ) -> Result<(ApiKey, Secret), ApiKeyError> {
+        self.issue(organization, None, name, role).await
+    }
+
+    async fn issue(
+        &self,
+        organization: OrganizationId,
+        created_by: Option<UserId>,
+        name: &str,
+        role: &str,
+    ) -> Result<(ApiKey, Secret), ApiKeyError> {
         let mut errors = ValidationErrors::new();
         let name = errors.check("name", BoundedText::<200>::parse(name));
         let role = errors.check("role", role.parse::<Role>());
@@ -75,7 +97,7 @@ impl ApiKeyService {
         let token = IssuedToken::generate(API_KEY_PREFIX);
         let key = ApiKey {
             id: ApiKeyId::generate(),
-            organization_id: m.organization_id,
+            organization_id: organization,
             name: name.into_inner(),
             role,
             prefix: token
@@ -84,7 +106,7 @@ impl ApiKeyService {
                 .chars()
                 .take(API_KEY_PREFIX.len() + 6)
                 .collect(),
-            created_by: principal.user_id(),
+            created_by,
             created_at: self.clock.now(),
             last_used_at: None,
         };
@@ -123,7 +145,7 @@ mod tests {
     use crate::identity::model::ActiveMembership;
     use crate::identity::ports::MockApiKeyStore;
     use crate::shared::clock::SystemClock;
-    use crate::shared::ids::{OrganizationId, SessionId, UserId};
+    use crate::shared::ids::SessionId;
 
     fn admin() -> Principal {
         Principal::User {
@@ -158,6 +180,36 @@ mod tests {
         let (key, secret) = svc.create(&admin(), "ci", "member").await.unwrap();
         assert!(secret.expose().starts_with(&key.prefix));
         assert!(key.prefix.starts_with("pk_"));
+    }
+
+    #[tokio::test]
+    async fn operators_create_keys_for_the_organization_they_name_under_the_same_rules() {
+        let org = OrganizationId::generate();
+        let mut store = MockApiKeyStore::new();
+        store
+            .expect_create_api_key()
+            .times(1)
+            .withf(move |k| {
+                k.key.organization_id == org
+                    && k.key.created_by.is_none()
+                    && k.key.role == Role::Viewer
+                    && k.key.name == "ci"
+            })
+            .returning(|_| Ok(()));
+        let svc = ApiKeyService::new(Arc::new(store), Arc::new(SystemClock));
+        let (key, secret) = svc
+            .create_for_operator(org, " ci ", "viewer")
+            .await
+            .unwrap();
+        assert!(secret.expose().starts_with(&key.prefix));
+        for (name, role, field) in [
+            ("ci", "owner", "role"),
+            ("ci", "partner", "role"),
+            ("", "admin", "name"),
+        ] {
+            let err = svc.create_for_operator(org, name, role).await.unwrap_err();
+            assert_eq!(err.details()[0].field, field, "{name} {role}");
+        }
     }
 
     #[tokio::test]
