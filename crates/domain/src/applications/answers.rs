@@ -9,9 +9,9 @@ use super::readers::*;
 use crate::shared::error::ValidationErrors;
 use crate::shared::values::Email;
 
-/// A submission that passed every rule, normalized for storage.
+/// A prospect's answers that passed every rule of the form, normalized for storage.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ValidSubmission {
+pub struct Answers {
     /// Answers by field key: trimmed strings, checkboxes as `"true"`/`"false"`, multiselects as
     /// arrays of strings, countries upper case. Blank optional answers are left out.
     pub values: Map<String, Value>,
@@ -21,64 +21,66 @@ pub struct ValidSubmission {
     pub accepted_agreements: Vec<Uuid>,
 }
 
-/// Validates a public submission against the form (`POST /api/partners/applications/submit` in
-/// the OpenAPI document; the answer rules are in the README's decisions).
-///
-/// Prospects are anonymous and the form is public, so the answers are held to the definition
-/// exactly: unknown keys are refused instead of stored, and every problem is reported at once so
-/// the hosted page can mark all the fields in one round trip.
-pub fn validate_submission(
-    fields: &[FormField],
-    agreements: &[AgreementSection],
-    form_data: &Value,
-    accepted_agreements: &Value,
-) -> Result<ValidSubmission, ValidationErrors> {
-    let mut errors = ValidationErrors::new();
-    let mut values = Map::new();
-    let mut email = None;
-    match form_data {
-        Value::Object(data) => {
-            for key in data.keys() {
-                if !fields.iter().any(|f| f.field_key == *key) {
-                    errors.push(format!("formData.{key}"), "is not a field of this form");
+impl Answers {
+    /// Validates a public submission against the form (`POST /api/partners/applications/submit` in
+    /// the OpenAPI document; the answer rules are in the README's decisions).
+    ///
+    /// Prospects are anonymous and the form is public, so the answers are held to the definition
+    /// exactly: unknown keys are refused instead of stored, and every problem is reported at once so
+    /// the hosted page can mark all the fields in one round trip.
+    pub fn parse(
+        fields: &[FormField],
+        agreements: &[AgreementSection],
+        form_data: &Value,
+        accepted_agreements: &Value,
+    ) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let mut values = Map::new();
+        let mut email = None;
+        match form_data {
+            Value::Object(data) => {
+                for key in data.keys() {
+                    if !fields.iter().any(|f| f.field_key == *key) {
+                        errors.push(format!("formData.{key}"), "is not a field of this form");
+                    }
+                }
+                let mut first_email = true;
+                for field in fields {
+                    let path = format!("formData.{}", field.field_key);
+                    match answer(field, data.get(&field.field_key)) {
+                        Ok(None) if field.required => errors.push(path, "is required"),
+                        Ok(None) => {}
+                        Ok(Some(Value::String(s)))
+                            if field.required
+                                && field.field_type == FieldType::Checkbox
+                                && s == "false" =>
+                        {
+                            errors.push(path, "must be checked")
+                        }
+                        Ok(Some(v)) => {
+                            values.insert(field.field_key.clone(), v);
+                        }
+                        Err(message) => errors.push(path, message),
+                    }
+                    if field.field_type == FieldType::Email && first_email {
+                        first_email = false;
+                        email = values
+                            .get(&field.field_key)
+                            .and_then(Value::as_str)
+                            .map(str::to_lowercase);
+                    }
                 }
             }
-            let mut first_email = true;
-            for field in fields {
-                let path = format!("formData.{}", field.field_key);
-                match answer(field, data.get(&field.field_key)) {
-                    Ok(None) if field.required => errors.push(path, "is required"),
-                    Ok(None) => {}
-                    Ok(Some(Value::String(s)))
-                        if field.required
-                            && field.field_type == FieldType::Checkbox
-                            && s == "false" =>
-                    {
-                        errors.push(path, "must be checked")
-                    }
-                    Ok(Some(v)) => {
-                        values.insert(field.field_key.clone(), v);
-                    }
-                    Err(message) => errors.push(path, message),
-                }
-                if field.field_type == FieldType::Email && first_email {
-                    first_email = false;
-                    email = values
-                        .get(&field.field_key)
-                        .and_then(Value::as_str)
-                        .map(str::to_lowercase);
-                }
-            }
+            _ => errors.push("formData", "must be an object of answers by field key"),
         }
-        _ => errors.push("formData", "must be an object of answers by field key"),
+        let accepted_agreements = accepted(agreements, accepted_agreements, &mut errors);
+        errors.into_result()?;
+        Ok(Self {
+            values,
+            email,
+            accepted_agreements,
+        })
     }
-    let accepted_agreements = accepted(agreements, accepted_agreements, &mut errors);
-    errors.into_result()?;
-    Ok(ValidSubmission {
-        values,
-        email,
-        accepted_agreements,
-    })
 }
 
 /// One field's answer, normalized; `Ok(None)` when absent or blank.

@@ -5,6 +5,7 @@
 pub mod answers;
 pub mod countries;
 pub mod form;
+pub mod input;
 pub mod model;
 pub mod ports;
 mod readers;

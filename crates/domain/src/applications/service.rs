@@ -2,9 +2,8 @@
 //! them into partner records.
 
 use crate::StoreError;
-use crate::applications::answers::validate_submission;
-use crate::applications::form as application;
 use crate::applications::form::ApplicationStatus;
+use crate::applications::input::{ApplicationInput, CheckedSubmission, SubmitInput};
 use crate::applications::model::*;
 use crate::applications::ports::{ApplicationStore, Captcha, CaptchaVerdict, ReviewOutcome};
 use crate::identity::access;
@@ -124,29 +123,6 @@ impl Classify for SubmitError {
     }
 }
 
-/// An application as an admin sends it; every part optional (required ones are checked on
-/// create).
-#[derive(Debug, Clone, Default)]
-pub struct ApplicationInput {
-    pub name: Option<String>,
-    pub slug: Option<String>,
-    pub status: Option<String>,
-    pub fields: Option<Value>,
-    pub agreements: Option<Value>,
-    pub content: Option<Value>,
-    pub partner_mapping: Option<Value>,
-}
-
-/// A public submission as received.
-#[derive(Debug, Clone)]
-pub struct SubmitInput {
-    pub slug: String,
-    pub form_data: Value,
-    pub accepted_agreements: Value,
-    pub affiliate_slug: Option<String>,
-    pub turnstile_token: Option<String>,
-}
-
 /// What the public sees of a published form.
 #[derive(Debug, Clone)]
 pub struct PublicForm {
@@ -161,24 +137,6 @@ pub struct ApplicationService {
     captcha: Option<Arc<dyn Captcha>>,
     turnstile_site_key: Option<String>,
     clock: Arc<dyn Clock>,
-}
-
-fn check<T>(e: &mut ValidationErrors, field: &str, r: Result<T, ValidationErrors>) -> Option<T> {
-    match r {
-        Ok(v) => Some(v),
-        Err(errs) => {
-            // Nested errors keep their own paths; a bare top-level error names the part.
-            for f in errs.0 {
-                let path = if f.field.is_empty() {
-                    field.to_owned()
-                } else {
-                    f.field
-                };
-                e.push(path, f.message);
-            }
-            None
-        }
-    }
 }
 
 impl ApplicationService {
@@ -200,58 +158,6 @@ impl ApplicationService {
         }
     }
 
-    fn parse(
-        input: &ApplicationInput,
-        current_fields: Option<&[application::FormField]>,
-    ) -> Result<ApplicationPatch, ApplicationError> {
-        let mut e = ValidationErrors::new();
-        let name = input.name.as_deref().and_then(|n| {
-            e.check("name", BoundedText::<200>::parse(n))
-                .map(BoundedText::into_inner)
-        });
-        let slug = input
-            .slug
-            .as_deref()
-            .and_then(|s| e.check("slug", Slug::parse(s).map(Slug::into_inner)));
-        let status = input
-            .status
-            .as_deref()
-            .and_then(|s| e.check("status", ApplicationStatus::parse(s)));
-        let fields = input
-            .fields
-            .as_ref()
-            .and_then(|f| check(&mut e, "fields", application::parse_fields(f)));
-        let agreements = input
-            .agreements
-            .as_ref()
-            .and_then(|a| check(&mut e, "agreements", application::parse_agreements(a)));
-        let content = input
-            .content
-            .as_ref()
-            .and_then(|c| check(&mut e, "content", application::parse_content(c)));
-        let mapping_fields: Vec<application::FormField> = fields
-            .clone()
-            .or_else(|| current_fields.map(<[_]>::to_vec))
-            .unwrap_or_default();
-        let partner_mapping = input.partner_mapping.as_ref().and_then(|m| {
-            check(
-                &mut e,
-                "partnerMapping",
-                PartnerMapping::parse(m, &mapping_fields),
-            )
-        });
-        e.into_result().map_err(ApplicationError::Invalid)?;
-        Ok(ApplicationPatch {
-            name,
-            slug,
-            status,
-            fields,
-            agreements,
-            content,
-            partner_mapping,
-        })
-    }
-
     pub async fn create(
         &self,
         principal: &Principal,
@@ -266,7 +172,7 @@ impl ApplicationService {
             missing.push("slug", "is required");
         }
         missing.into_result().map_err(ApplicationError::Invalid)?;
-        let p = Self::parse(&input, None)?;
+        let p = ApplicationPatch::parse(&input, None).map_err(ApplicationError::Invalid)?;
         let now = self.clock.now();
         let app = Application {
             id: uuid::Uuid::now_v7(),
@@ -329,7 +235,8 @@ impl ApplicationService {
             .get_application(m.organization_id, id)
             .await?
             .ok_or(ApplicationError::NotFound)?;
-        let mut patch = Self::parse(&input, Some(&current.fields))?;
+        let mut patch = ApplicationPatch::parse(&input, Some(&current.fields))
+            .map_err(ApplicationError::Invalid)?;
         let mut preview = current.clone();
         if let Some(s) = patch.status {
             preview.status = s;
@@ -595,30 +502,9 @@ impl ApplicationService {
                 Err(e) => return Err(SubmitError::CaptchaUnavailable(e)),
             }
         }
-        let mut errors = ValidationErrors::new();
-        let affiliate_slug = match input.affiliate_slug.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(s) if s.chars().count() > 200 || s.chars().any(char::is_control) => {
-                errors.push("affiliateSlug", "must be at most 200 printable characters");
-                None
-            }
-            Some(s) => Some(s.to_owned()),
-        };
-        let valid = match validate_submission(
-            &form.fields,
-            &form.agreements,
-            &input.form_data,
-            &input.accepted_agreements,
-        ) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errors.0.extend(e.0);
-                None
-            }
-        };
-        let (Some(valid), true) = (valid, errors.is_empty()) else {
-            return Err(SubmitError::Invalid(errors));
-        };
+        let checked = CheckedSubmission::parse(&form, &input).map_err(SubmitError::Invalid)?;
+        let valid = checked.answers;
+        let affiliate_slug = checked.affiliate_slug;
         let submission = NewSubmission {
             id: uuid::Uuid::now_v7(),
             organization_id: form.organization_id,

@@ -6,10 +6,11 @@ use crate::extract::{Caller, Json, path_id};
 use crate::multipart::read_spooled_form;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use partneros_domain::applications::input::{ApplicationInput, SubmitInput};
 use partneros_domain::applications::model::{
     AffiliateLink, Application, Submission, SubmissionCursor,
 };
-use partneros_domain::applications::service::{ApplicationInput, DEFAULT_PAGE, SubmitInput};
+use partneros_domain::applications::service::DEFAULT_PAGE;
 use partneros_domain::banners::model::{MAX_BANNER_BYTES, SNIFF_BYTES};
 use partneros_domain::banners::service::BannerUpload;
 use serde::{Deserialize, Serialize};

@@ -156,7 +156,7 @@ fn required_checkbox_must_be_true() {
         {"fieldKey": "consent", "label": "I agree", "type": "checkbox", "required": true}
     ]))
     .unwrap();
-    let run = |v: Value| validate_submission(&fields, &[], &json!({"consent": v}), &json!([]));
+    let run = |v: Value| Answers::parse(&fields, &[], &json!({"consent": v}), &json!([]));
     assert!(run(json!("true")).is_ok());
     assert!(run(json!(true)).is_ok());
     for bad in [json!("false"), json!(false), json!(""), Value::Null] {
@@ -189,7 +189,7 @@ fn country_list_is_complete_and_sorted() {
 
 #[test]
 fn optional_fields_may_be_absent_blank_or_null() {
-    let got = validate_submission(
+    let got = Answers::parse(
         &form(),
         &[],
         &json!({"name": "Jane", "email": "jane@example.com", "bio": "   ", "phone": null}),
@@ -207,7 +207,7 @@ fn optional_fields_may_be_absent_blank_or_null() {
 
 #[test]
 fn required_fields_must_be_present_and_not_blank() {
-    let err = validate_submission(
+    let err = Answers::parse(
         &form(),
         &[],
         &json!({"name": "  ", "email": null}),
@@ -215,7 +215,7 @@ fn required_fields_must_be_present_and_not_blank() {
     )
     .unwrap_err();
     assert_eq!(paths(err), ["formData.name", "formData.email"]);
-    let err = validate_submission(&form(), &[], &json!({}), &json!([])).unwrap_err();
+    let err = Answers::parse(&form(), &[], &json!({}), &json!([])).unwrap_err();
     assert_eq!(paths(err), ["formData.name", "formData.email"]);
 }
 
@@ -233,7 +233,7 @@ fn max_lengths_count_characters() {
 
 #[test]
 fn unknown_keys_are_refused_and_everything_is_reported() {
-    let err = validate_submission(
+    let err = Answers::parse(
         &form(),
         &sections(),
         &json!({"name": "", "email": "nope", "isAdmin": "true", "tier": "Bronze"}),
@@ -255,7 +255,7 @@ fn unknown_keys_are_refused_and_everything_is_reported() {
 #[test]
 fn form_data_must_be_an_object() {
     for bad in [json!([]), json!("name=Jane"), Value::Null] {
-        let err = validate_submission(&form(), &[], &bad, &json!([])).unwrap_err();
+        let err = Answers::parse(&form(), &[], &bad, &json!([])).unwrap_err();
         assert_eq!(paths(err), ["formData"]);
     }
 }
@@ -272,7 +272,7 @@ fn the_first_email_field_in_form_order_is_the_submission_email() {
         {"fieldKey": "home", "label": "Home email", "type": "email"}
     ]))
     .unwrap();
-    let run = |data: Value| validate_submission(&fields, &[], &data, &json!([])).unwrap();
+    let run = |data: Value| Answers::parse(&fields, &[], &data, &json!([])).unwrap();
     assert_eq!(
         run(json!({"home": "b@x.io", "work": " A.B@X.IO "}))
             .email
@@ -283,7 +283,7 @@ fn the_first_email_field_in_form_order_is_the_submission_email() {
     assert_eq!(run(json!({"home": "b@x.io"})).email, None);
     let no_email = parse_fields(&json!([{"fieldKey": "n", "label": "N", "type": "text"}])).unwrap();
     assert_eq!(
-        validate_submission(&no_email, &[], &json!({"n": "x"}), &json!([]))
+        Answers::parse(&no_email, &[], &json!({"n": "x"}), &json!([]))
             .unwrap()
             .email,
         None
@@ -297,7 +297,7 @@ fn accepted_agreements_rules() {
     let s = sections();
     let (terms, marketing) = (s[0].id.to_string(), s[1].id.to_string());
     let data = Value::Object(minimal());
-    let run = |accepted: Value| validate_submission(&form(), &s, &data, &accepted);
+    let run = |accepted: Value| Answers::parse(&form(), &s, &data, &accepted);
 
     assert_eq!(run(json!([terms])).unwrap().accepted_agreements, [s[0].id]);
     assert_eq!(
@@ -323,5 +323,5 @@ fn accepted_agreements_rules() {
     for bad in [json!(terms), json!({"0": terms}), Value::Null] {
         assert_eq!(paths(run(bad).unwrap_err()), ["acceptedAgreements"]);
     }
-    assert!(validate_submission(&form(), &[], &Value::Object(minimal()), &json!([])).is_ok());
+    assert!(Answers::parse(&form(), &[], &Value::Object(minimal()), &json!([])).is_ok());
 }

@@ -47,10 +47,10 @@ fn minimal() -> serde_json::Map<String, Value> {
 }
 
 /// Submits the minimal valid answers plus `key: value`.
-fn with(key: &str, value: Value) -> Result<ValidSubmission, ValidationErrors> {
+fn with(key: &str, value: Value) -> Result<Answers, ValidationErrors> {
     let mut data = minimal();
     data.insert(key.to_owned(), value);
-    validate_submission(&form(), &[], &Value::Object(data), &json!([]))
+    Answers::parse(&form(), &[], &Value::Object(data), &json!([]))
 }
 
 fn accepts(key: &str, value: Value, stored: Value) {

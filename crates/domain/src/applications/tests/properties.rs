@@ -190,7 +190,7 @@ proptest! {
 
     #[test]
     fn submissions_never_panic(data in json_value(), accepted in json_value()) {
-        let _ = validate_submission(&form(), &sections(), &data, &accepted);
+        let _ = Answers::parse(&form(), &sections(), &data, &accepted);
     }
 
 }
@@ -209,7 +209,7 @@ proptest! {
         let mut data = minimal();
         data.extend(answers);
         let accepted = if accept_terms { json!([s[0].id.to_string()]) } else { json!([]) };
-        if let Ok(ok) = validate_submission(&fields, &s, &Value::Object(data), &accepted) {
+        if let Ok(ok) = Answers::parse(&fields, &s, &Value::Object(data), &accepted) {
             for (k, v) in &ok.values {
                 let field = fields.iter().find(|f| f.field_key == *k);
                 prop_assert!(field.is_some(), "unknown key {k}");
