@@ -2,7 +2,8 @@
 //! validated, and how well the company fits an organization's ideal partner profile.
 //!
 //! Everything here is pure but the ports ([`WebScraper`], [`LanguageModel`]); the use case that
-//! ties them together is [`services::analysis`](crate::analysis::service).
+//! ties them together is [`service`]; the storage ports are in
+//! [`ports`].
 
 pub mod heuristic;
 pub mod ideal;

@@ -1,6 +1,6 @@
 //! Ports of applications: the forms' storage and the captcha that guards public submissions.
 //!
-//! Storage methods return [`StoreError`](crate::StoreError): `Unavailable` when the database
+//! Storage methods return [`StoreError`]: `Unavailable` when the database
 //! cannot be reached, `Unexpected` for anything else, plus the variants listed under `# Errors`.
 
 use crate::StoreError;

@@ -6,8 +6,7 @@ use crate::applications::form::ApplicationStatus;
 use crate::applications::input::{ApplicationInput, CheckedSubmission, SubmitInput};
 use crate::applications::model::*;
 use crate::applications::ports::{ApplicationStore, Captcha, CaptchaVerdict, ReviewOutcome};
-use crate::identity::access;
-use crate::identity::access::AccessError;
+use crate::identity::access::{self, AccessError};
 use crate::identity::model::Principal;
 use crate::partners::model::{
     CreatePartner, NewContact, Partner, PartnerStage, PartnerType, ShortText,

@@ -1,7 +1,7 @@
 //! Ports of legal templates: their storage and the e-signature service (Docuseal) that holds
 //! the documents.
 //!
-//! Storage methods return [`StoreError`](crate::StoreError): `Unavailable` when the database
+//! Storage methods return [`StoreError`]: `Unavailable` when the database
 //! cannot be reached, `Unexpected` for anything else, plus the variants listed under `# Errors`.
 
 use crate::StoreError;

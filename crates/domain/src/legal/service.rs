@@ -4,8 +4,7 @@
 //! accepted, the Docuseal template is archived again, so neither side keeps an orphan.
 
 use crate::StoreError;
-use crate::identity::access;
-use crate::identity::access::{AccessError, UploadRefused};
+use crate::identity::access::{self, AccessError, UploadRefused};
 use crate::identity::model::Principal;
 use crate::legal::model as legal;
 use crate::legal::model::{LegalTemplate, MAX_PDF_BYTES, TemplateScope};

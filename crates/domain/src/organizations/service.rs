@@ -1,8 +1,7 @@
 //! Organizations, members and invitations.
 
 use crate::StoreError;
-use crate::identity::access;
-use crate::identity::access::AccessError;
+use crate::identity::access::{self, AccessError};
 use crate::identity::model::{ClientInfo, NewSession, NewUser, Principal, Session, User};
 use crate::identity::password::Password;
 use crate::identity::ports::{HashingError, IdentityStore, PasswordHasher};
