@@ -9,9 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 use libfuzzer_sys::fuzz_target;
-use partneros_domain::forms::SubmissionCursor;
-use partneros_domain::ids::PartnerId;
-use partneros_domain::partner::PartnerCursor;
+use partneros_domain::applications::model::SubmissionCursor;
+use partneros_domain::partners::model::PartnerCursor;
+use partneros_domain::shared::ids::PartnerId;
 
 /// Every cursor the API hands out is accepted back and means the same position.
 fn issued(c: PartnerCursor) {

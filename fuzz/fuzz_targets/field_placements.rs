@@ -9,8 +9,8 @@
 
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use partneros_domain::external::FieldPlacement;
-use partneros_domain::legal::{MAX_FIELDS, MAX_ROLES, parse_fields, parse_roles};
+use partneros_domain::legal::model::{MAX_FIELDS, MAX_ROLES, parse_fields, parse_roles};
+use partneros_domain::legal::ports::FieldPlacement;
 use partneros_fuzz::{object, value};
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! `application::validate_submission`: a public, anonymous submission (`formData`,
+//! `applications::answers::Answers::parse`: a public, anonymous submission (`formData`,
 //! `acceptedAgreements`) checked against a form definition.
 //!
 //! The form is fixed (one field of every type, a second email field, a required and an optional
@@ -15,10 +15,11 @@ use std::sync::LazyLock;
 
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use partneros_domain::application::{
-    self, AgreementSection, COUNTRY_CODES, FieldType, FormField, ValidSubmission,
-};
-use partneros_domain::values::Email;
+use partneros_domain::applications::{answers, form as application};
+use partneros_domain::applications::answers::Answers;
+use partneros_domain::applications::countries::COUNTRY_CODES;
+use partneros_domain::applications::form::{AgreementSection, FieldType, FormField};
+use partneros_domain::shared::values::Email;
 use partneros_fuzz::{object, string, value};
 use serde_json::{Value, json};
 
@@ -221,8 +222,8 @@ fn check(
     form_data: &Value,
     accepted: &Value,
 ) {
-    let result = application::validate_submission(fields, agreements, form_data, accepted);
-    let valid: ValidSubmission = match result {
+    let result = answers::Answers::parse(fields, agreements, form_data, accepted);
+    let valid: Answers = match result {
         Ok(valid) => valid,
         Err(errors) => {
             assert!(!errors.0.is_empty());
@@ -311,7 +312,7 @@ fn check(
             .map(|id| Value::String(id.to_string()))
             .collect(),
     );
-    let again = application::validate_submission(fields, agreements, &stored, &ids);
+    let again = answers::Answers::parse(fields, agreements, &stored, &ids);
     assert_eq!(again.as_ref(), Ok(&valid), "validation is not idempotent");
 }
 

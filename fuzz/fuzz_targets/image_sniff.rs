@@ -6,10 +6,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use partneros_domain::banner::{
+use partneros_domain::banners::model::{
     ImageKind, ImageRejection, MAX_DIMENSION, SNIFF_BYTES, inspect_image,
 };
-use partneros_domain::legal::is_pdf;
+use partneros_domain::legal::model::is_pdf;
 
 fn magic_matches(kind: ImageKind, data: &[u8]) -> bool {
     match kind {

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use partneros_domain::values::PartnerDomain;
+use partneros_domain::partners::web_domain::PartnerDomain;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(raw) = std::str::from_utf8(data) else {

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use partneros_domain::banner::{ImageRejection, inspect_image};
-use partneros_domain::legal::{TemplateScope, is_pdf};
+use partneros_domain::banners::model::{ImageRejection, inspect_image};
+use partneros_domain::legal::model::{TemplateScope, is_pdf};
 
 fuzz_target!(|data: &[u8]| {
     let pdf = is_pdf(data);

@@ -1,10 +1,10 @@
 use crate::status::{Call, error_for_status, transport_error};
 use crate::wire;
 use async_trait::async_trait;
-use partneros_domain::external::{
+use partneros_domain::legal::ports::{
     ESignature, ESignatureError, NewSignatureTemplate, SignatureTemplate,
 };
-use partneros_domain::secret::Secret;
+use partneros_domain::shared::secret::Secret;
 use reqwest::header::HeaderValue;
 use reqwest::{RequestBuilder, StatusCode, redirect};
 use std::fmt;

@@ -1,7 +1,7 @@
 //! From what came back (a status and a body, or a transport failure) to the port's errors.
 
 use crate::wire;
-use partneros_domain::external::ESignatureError;
+use partneros_domain::legal::ports::ESignatureError;
 use reqwest::StatusCode;
 use std::fmt;
 

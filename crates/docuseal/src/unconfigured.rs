@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use partneros_domain::external::{
+use partneros_domain::legal::ports::{
     ESignature, ESignatureError, NewSignatureTemplate, SignatureTemplate,
 };
 

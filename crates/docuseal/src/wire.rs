@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use partneros_domain::external::{FieldPlacement, NewSignatureTemplate, SignatureTemplate};
+use partneros_domain::legal::ports::{FieldPlacement, NewSignatureTemplate, SignatureTemplate};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -149,7 +149,7 @@ fn shorten(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use partneros_domain::external::SignatureFieldType;
+    use partneros_domain::legal::ports::SignatureFieldType;
 
     fn placement(name: &str, role: &str, field_type: SignatureFieldType) -> FieldPlacement {
         FieldPlacement {

@@ -5,10 +5,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use partneros_docuseal::{DocusealClient, UnconfiguredESignature};
-use partneros_domain::external::{
+use partneros_domain::legal::ports::{
     ESignature, ESignatureError, FieldPlacement, NewSignatureTemplate, SignatureFieldType,
 };
-use partneros_domain::secret::Secret;
+use partneros_domain::shared::secret::Secret;
 use serde_json::{Value, json};
 use std::time::Duration;
 use wiremock::matchers::{header, method, path};

@@ -18,7 +18,7 @@ use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, ORIGIN, RETRY_AFTER};
 use actix_web::{FromRequest, HttpRequest, web};
-use partneros_domain::ErrorKind;
+use partneros_domain::shared::error::ErrorKind;
 
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
-use partneros_domain::error::{Classify, ErrorKind, FieldError};
+use partneros_domain::shared::error::{Classify, ErrorKind, FieldError};
 use serde::Serialize;
 use std::fmt;
 use utoipa::ToSchema;
@@ -214,7 +214,7 @@ impl ResponseError for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use partneros_domain::StoreError;
+    use partneros_domain::shared::error::StoreError;
 
     #[test]
     fn every_kind_has_its_documented_status() {

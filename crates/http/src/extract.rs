@@ -7,9 +7,9 @@ use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::{FromRequest, HttpRequest, web};
 use futures::StreamExt;
 use futures::future::LocalBoxFuture;
-use partneros_domain::ErrorKind;
-use partneros_domain::error::FieldError;
-use partneros_domain::identity::{ClientInfo, Credential, Principal};
+use partneros_domain::identity::model::{ClientInfo, Credential, Principal};
+use partneros_domain::shared::error::ErrorKind;
+use partneros_domain::shared::error::FieldError;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 

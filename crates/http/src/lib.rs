@@ -14,7 +14,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpResponse, web};
 use error::ApiError;
-use partneros_domain::ErrorKind;
+use partneros_domain::shared::error::ErrorKind;
 pub use state::{AppState, HttpSettings, MetricsAccess, MetricsRenderer};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};

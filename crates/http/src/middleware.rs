@@ -6,7 +6,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, ResponseError};
-use partneros_domain::ErrorKind;
+use partneros_domain::shared::error::ErrorKind;
 use std::time::Instant;
 use tracing::Instrument;
 

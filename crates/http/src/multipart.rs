@@ -5,8 +5,8 @@ use actix_multipart::Multipart;
 use actix_web::HttpRequest;
 use actix_web::dev::Payload;
 use futures::StreamExt;
-use partneros_domain::ErrorKind;
-use partneros_domain::error::FieldError;
+use partneros_domain::shared::error::ErrorKind;
+use partneros_domain::shared::error::FieldError;
 use std::collections::HashMap;
 
 fn too_large(what: &str, limit: usize) -> ApiError {

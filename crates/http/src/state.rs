@@ -1,15 +1,15 @@
 //! The application state shared by every handler.
 
-use partneros_domain::ports::HealthCheck;
-use partneros_domain::secret::Secret;
-use partneros_domain::services::analysis::AnalysisService;
-use partneros_domain::services::api_keys::ApiKeyService;
-use partneros_domain::services::applications::ApplicationService;
-use partneros_domain::services::auth::AuthService;
-use partneros_domain::services::banners::BannerService;
-use partneros_domain::services::legal_templates::LegalTemplateService;
-use partneros_domain::services::organizations::OrganizationService;
-use partneros_domain::services::partners::PartnerService;
+use partneros_domain::analysis::service::AnalysisService;
+use partneros_domain::applications::service::ApplicationService;
+use partneros_domain::banners::service::BannerService;
+use partneros_domain::identity::api_keys::ApiKeyService;
+use partneros_domain::identity::auth::AuthService;
+use partneros_domain::legal::service::LegalTemplateService;
+use partneros_domain::organizations::service::OrganizationService;
+use partneros_domain::partners::service::PartnerService;
+use partneros_domain::shared::health::HealthCheck;
+use partneros_domain::shared::secret::Secret;
 use std::sync::Arc;
 
 /// Transport settings.

@@ -1,7 +1,7 @@
 //! How one HTTP attempt failed, and what that means for the port.
 
 use crate::wire;
-use partneros_domain::analysis::LanguageModelError;
+use partneros_domain::analysis::model::LanguageModelError;
 use reqwest::StatusCode;
 
 /// A failed attempt. Reasons are short and quote at most an excerpt of what came back.

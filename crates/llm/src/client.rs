@@ -4,7 +4,9 @@ use crate::attempt::Failure;
 use crate::settings::{LlmSettings, LlmSetupError};
 use crate::{prompt, retry, schema, wire};
 use async_trait::async_trait;
-use partneros_domain::analysis::{EnrichmentInput, LanguageModel, LanguageModelError, ModelAnswer};
+use partneros_domain::analysis::model::{
+    EnrichmentInput, LanguageModel, LanguageModelError, ModelAnswer,
+};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{StatusCode, redirect};
 use serde_json::Value;
@@ -240,7 +242,7 @@ fn count(outcome: &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use partneros_domain::secret::Secret;
+    use partneros_domain::shared::secret::Secret;
 
     #[test]
     fn the_endpoint_extends_the_api_root_with_or_without_a_trailing_slash() {

@@ -7,8 +7,8 @@
 //! "UNTRUSTED DATA" inside it rewritten so that the data cannot spell a marker and close the
 //! block early.
 
+use partneros_domain::analysis::model::{EnrichmentInput, Subject};
 use partneros_domain::analysis::site::{JsonLdOrganization, PageExtract};
-use partneros_domain::analysis::{EnrichmentInput, Subject};
 use serde::Serialize;
 
 pub(crate) const BEGIN_MARKER: &str = "<<<BEGIN UNTRUSTED DATA>>>";

@@ -1,6 +1,6 @@
 //! What the adapter is configured with, and how that is checked before anything is sent.
 
-use partneros_domain::secret::Secret;
+use partneros_domain::shared::secret::Secret;
 use std::time::Duration;
 use url::Url;
 

@@ -3,9 +3,11 @@
 //! `Retry-After`, refusals, truncation, and the odd shapes of other servers.
 
 use partneros_domain::analysis::model::ENRICHMENT_FIELDS;
+use partneros_domain::analysis::model::{
+    EnrichmentInput, LanguageModel, LanguageModelError, Subject,
+};
 use partneros_domain::analysis::site::{JsonLdOrganization, PageExtract, SiteSnapshot};
-use partneros_domain::analysis::{EnrichmentInput, LanguageModel, LanguageModelError, Subject};
-use partneros_domain::secret::Secret;
+use partneros_domain::shared::secret::Secret;
 use partneros_llm::{LlmClient, LlmSettings};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

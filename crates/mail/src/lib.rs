@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use lettre::message::MultiPart;
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
-use partneros_domain::mail::{MailError, Mailer, OutgoingMail};
+use partneros_domain::organizations::mail::{MailError, Mailer, OutgoingMail};
 use std::path::PathBuf;
 
 pub use lettre::message::Mailbox;

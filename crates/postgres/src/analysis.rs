@@ -13,14 +13,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use partneros_domain::StoreError;
-use partneros_domain::analysis::scoring::IdealPartnerProfile;
-use partneros_domain::analysis::store::{
+use partneros_domain::analysis::ports::{
     AnalysisContext, AnalysisJob, AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome,
     PartnerAnalysis,
 };
-use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
-use partneros_domain::partner::{HandEditedFields, Partner, TierSource};
+use partneros_domain::analysis::scoring::IdealPartnerProfile;
+use partneros_domain::partners::model::{HandEditedFields, Partner, TierSource};
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::{OrganizationId, PartnerId, UserId};
 use uuid::Uuid;
 
 /// Attempts of a background analysis before it is marked failed.

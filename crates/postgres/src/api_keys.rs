@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use partneros_domain::StoreError;
-use partneros_domain::ids::{ApiKeyId, OrganizationId};
-use partneros_domain::organization::{ApiKey, NewApiKey};
-use partneros_domain::ports::ApiKeyStore;
+use partneros_domain::identity::model::{ApiKey, NewApiKey};
+use partneros_domain::identity::ports::ApiKeyStore;
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::{ApiKeyId, OrganizationId};
 
 #[async_trait]
 impl ApiKeyStore for Database {

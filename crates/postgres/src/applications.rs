@@ -11,15 +11,16 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Jsonb, Text};
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use partneros_domain::StoreError;
-use partneros_domain::application::{self, ApplicationStatus};
-use partneros_domain::forms::*;
-use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
-use partneros_domain::organization::Invitation;
-use partneros_domain::partner::Partner;
-use partneros_domain::ports::{
-    ApplicationStore, NewPartnerRecord, RateDecision, ReviewOutcome, WriteLimit,
-};
+use partneros_domain::applications::form as application;
+use partneros_domain::applications::form::ApplicationStatus;
+use partneros_domain::applications::model::*;
+use partneros_domain::applications::ports::{ApplicationStore, ReviewOutcome};
+use partneros_domain::organizations::model::Invitation;
+use partneros_domain::partners::model::Partner;
+use partneros_domain::partners::ports::NewPartnerRecord;
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::{OrganizationId, PartnerId, UserId};
+use partneros_domain::shared::rate_limit::{RateDecision, WriteLimit};
 use uuid::Uuid;
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]

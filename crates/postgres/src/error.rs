@@ -1,7 +1,7 @@
 //! Translation of driver and pool errors into the ports' [`StoreError`].
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use partneros_domain::StoreError;
+use partneros_domain::shared::error::StoreError;
 
 /// Unique violations become `Conflict` (naming the constraint); lost or refused connections
 /// `Unavailable`; everything else `Unexpected`.

@@ -2,8 +2,8 @@ use crate::{Database, error::ResultExt};
 use async_trait::async_trait;
 use diesel::migration::MigrationSource;
 use diesel_async::RunQueryDsl;
-use partneros_domain::StoreError;
-use partneros_domain::ports::HealthCheck;
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::health::HealthCheck;
 
 #[derive(diesel::QueryableByName)]
 struct Applied {

@@ -10,14 +10,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Timestamptz;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use partneros_domain::StoreError;
-use partneros_domain::identity::{
+use partneros_domain::identity::model::{
     ActiveMembership, Credential, NewSession, NewUser, Principal, SESSION_IDLE,
     SESSION_TOUCH_INTERVAL, Session, User, UserWithPassword,
 };
-use partneros_domain::ids::*;
-use partneros_domain::ports::IdentityStore;
-use partneros_domain::values::Email;
+use partneros_domain::identity::ports::IdentityStore;
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::*;
+use partneros_domain::shared::values::Email;
 use uuid::Uuid;
 
 /// Resolves a credential on `conn`, in one statement: the live session with its user's

@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use partneros_domain::StoreError;
-use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
-use partneros_domain::legal::{LegalTemplate, TemplateScope};
-use partneros_domain::ports::LegalTemplateStore;
+use partneros_domain::legal::model::{LegalTemplate, TemplateScope};
+use partneros_domain::legal::ports::LegalTemplateStore;
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::{OrganizationId, PartnerId, UserId};
 use uuid::Uuid;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]

@@ -3,12 +3,12 @@
 use crate::schema::*;
 use chrono::{DateTime, Utc};
 use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable, SelectableHelper};
-use partneros_domain::StoreError;
-use partneros_domain::identity::User;
-use partneros_domain::ids::*;
-use partneros_domain::organization::{ApiKey, Invitation, Member, Organization};
-use partneros_domain::partner::{Partner, PrimaryContact};
-use partneros_domain::values::Role;
+use partneros_domain::identity::model::{ApiKey, User};
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::{Invitation, Member, Organization};
+use partneros_domain::partners::model::{Partner, PrimaryContact};
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::*;
 use uuid::Uuid;
 
 /// Errors inside a transaction: the driver's, or a rule the transaction enforces.
@@ -312,7 +312,7 @@ pub(crate) async fn record_event(
 /// Stores an invitation and its `invitation_created` event (inside the caller's transaction).
 pub(crate) async fn insert_invitation(
     conn: &mut crate::Conn,
-    new: &partneros_domain::organization::NewInvitation,
+    new: &partneros_domain::organizations::model::NewInvitation,
 ) -> Result<Invitation, diesel::result::Error> {
     use diesel_async::RunQueryDsl;
     let inv = &new.invitation;
@@ -344,7 +344,7 @@ pub(crate) async fn insert_invitation(
             "email": inv.email,
             "role": inv.role.as_str(),
             "partnerId": inv.partner_id,
-            "expiresAt": partneros_domain::time::format_timestamp(&inv.expires_at),
+            "expiresAt": partneros_domain::shared::time::format_timestamp(&inv.expires_at),
         }),
         inv.created_at,
     )

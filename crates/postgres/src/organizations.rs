@@ -13,18 +13,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use partneros_domain::StoreError;
-use partneros_domain::identity::User;
-use partneros_domain::identity::UserWithPassword;
-use partneros_domain::ids::*;
-use partneros_domain::organization::{
+use partneros_domain::identity::model::{User, UserWithPassword};
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::{
     Invitation, Member, Membership, NewInvitation, NewOrganization, Organization,
 };
-use partneros_domain::ports::{
+use partneros_domain::organizations::ports::{
     AcceptSession, InvitationAcceptance, OrganizationStore, PendingInvitation,
 };
-use partneros_domain::secret::TokenHash;
-use partneros_domain::values::Role;
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::*;
+use partneros_domain::shared::secret::TokenHash;
 
 fn rank(role: Role) -> u8 {
     match role {
@@ -261,7 +260,7 @@ impl OrganizationStore for Database {
                         serde_json::json!({
                             "invitationId": row.id,
                             "email": row.email,
-                            "expiresAt": partneros_domain::time::format_timestamp(&expires_at),
+                            "expiresAt": partneros_domain::shared::time::format_timestamp(&expires_at),
                         }),
                         now,
                     )

@@ -13,12 +13,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use partneros_domain::StoreError;
-use partneros_domain::ids::*;
-use partneros_domain::organization::Invitation;
-use partneros_domain::partner::{Partner, PartnerCursor, PartnerFilter, PartnerPatch};
-use partneros_domain::ports::{NewPartnerRecord, PartnerStore};
-use partneros_domain::values::Role;
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::Invitation;
+use partneros_domain::partners::model::{Partner, PartnerCursor, PartnerFilter, PartnerPatch};
+use partneros_domain::partners::ports::{NewPartnerRecord, PartnerStore};
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::*;
 use uuid::Uuid;
 
 pub(crate) async fn load_one(

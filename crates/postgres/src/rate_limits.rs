@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
-use partneros_domain::StoreError;
-use partneros_domain::ports::{RateDecision, RateLimiter};
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::rate_limit::{RateDecision, RateLimiter};
 
 /// Hits of `bucket` since `since` that count: settled ones, and pending ones younger than
 /// `cutoff` (an unsettled reservation lapses).

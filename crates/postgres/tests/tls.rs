@@ -125,7 +125,7 @@ async fn verify_full_checks_the_host_name() {
 /// The pool opens its connections the same way: a repository call over `verify-full`.
 #[tokio::test]
 async fn the_pool_and_the_migrations_speak_tls() {
-    use partneros_domain::ports::HealthCheck;
+    use partneros_domain::shared::health::HealthCheck;
     let db = TestDatabase::new().await;
     let root = server_certificate(&db).await;
     let url = with(

@@ -1,15 +1,22 @@
-//! Administrative commands run from the command line, straight against the stores.
+//! Administrative commands run from the command line: operator work without a principal, against
+//! the stores or through the domain services' operator entry points.
 
 use crate::passwords::Argon2Hasher;
 use anyhow::{Context, bail};
-use partneros_domain::clock::{Clock, SystemClock};
-use partneros_domain::identity::{API_KEY_PREFIX, NewUser};
-use partneros_domain::ids::{ApiKeyId, OrganizationId, UserId};
-use partneros_domain::organization::{ApiKey, NewApiKey, NewOrganization};
-use partneros_domain::ports::{ApiKeyStore, IdentityStore, OrganizationStore, PasswordHasher};
-use partneros_domain::secret::{IssuedToken, Secret};
-use partneros_domain::values::{BoundedText, Email, Password, Role, Slug};
+use partneros_domain::identity::api_keys::ApiKeyService;
+use partneros_domain::identity::model::NewUser;
+use partneros_domain::identity::password::Password;
+use partneros_domain::identity::ports::{IdentityStore, PasswordHasher};
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::NewOrganization;
+use partneros_domain::organizations::ports::OrganizationStore;
+use partneros_domain::shared::clock::{Clock, SystemClock};
+use partneros_domain::shared::ids::{OrganizationId, UserId};
+use partneros_domain::shared::secret::Secret;
+use partneros_domain::shared::slug::Slug;
+use partneros_domain::shared::values::{BoundedText, Email};
 use partneros_postgres::Database;
+use std::sync::Arc;
 
 pub struct Admin {
     pub db: Database,
@@ -107,6 +114,8 @@ impl Admin {
         Ok(())
     }
 
+    /// Creates an API key through the domain's API key service (its operator entry point), so
+    /// the CLI and the API issue keys by the same rules.
     pub async fn create_api_key(
         &self,
         organization: &str,
@@ -114,29 +123,8 @@ impl Admin {
         role: &str,
     ) -> anyhow::Result<Secret> {
         let org = self.organization_id(organization).await?;
-        let role: Role = role.parse().map_err(|e| anyhow::anyhow!("role: {e}"))?;
-        if !matches!(role, Role::Admin | Role::Member | Role::Viewer) {
-            bail!("an API key's role is admin, member or viewer");
-        }
-        let name = BoundedText::<200>::parse(name).map_err(|e| anyhow::anyhow!("name: {e}"))?;
-        let token = IssuedToken::generate(API_KEY_PREFIX);
-        let key = ApiKey {
-            id: ApiKeyId::generate(),
-            organization_id: org,
-            name: name.into_inner(),
-            role,
-            prefix: token
-                .token
-                .expose()
-                .chars()
-                .take(API_KEY_PREFIX.len() + 6)
-                .collect(),
-            created_by: None,
-            created_at: SystemClock.now(),
-            last_used_at: None,
-        };
-        let secret = token.token.clone();
-        self.db.create_api_key(NewApiKey { key, token }).await?;
+        let keys = ApiKeyService::new(Arc::new(self.db.clone()), Arc::new(SystemClock));
+        let (_, secret) = keys.create_for_operator(org, name, role).await?;
         Ok(secret)
     }
 }

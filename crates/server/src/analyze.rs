@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::startup::{Externals, services};
 use indicatif::{ProgressBar, ProgressStyle};
-use partneros_domain::clock::SystemClock;
+use partneros_domain::shared::clock::SystemClock;
 use std::sync::Arc;
 
 /// Analyzes the organization's partners one after another (the domain cache and single-flight

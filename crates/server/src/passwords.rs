@@ -5,8 +5,8 @@ use argon2::password_hash::{
 };
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
-use partneros_domain::ports::{HashingError, PasswordHasher};
-use partneros_domain::secret::Secret;
+use partneros_domain::identity::ports::{HashingError, PasswordHasher};
+use partneros_domain::shared::secret::Secret;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;

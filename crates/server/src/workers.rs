@@ -2,7 +2,7 @@
 //! of instances may run them; `FOR UPDATE SKIP LOCKED` hands each job to one worker) until
 //! told to stop, and finishes the job in hand before it stops.
 
-use partneros_domain::services::analysis::AnalysisService;
+use partneros_domain::analysis::service::AnalysisService;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

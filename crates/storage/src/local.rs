@@ -2,7 +2,7 @@
 
 use crate::key::{is_safe_relative_key, join_url};
 use async_trait::async_trait;
-use partneros_domain::external::{ObjectStore, StorageError, StorageProvider};
+use partneros_domain::banners::ports::{ObjectStore, StorageError, StorageProvider};
 use std::io;
 use std::path::{Path, PathBuf};
 

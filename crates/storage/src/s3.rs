@@ -11,8 +11,8 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use partneros_domain::external::{ObjectStore, StorageError, StorageProvider};
-use partneros_domain::secret::Secret;
+use partneros_domain::banners::ports::{ObjectStore, StorageError, StorageProvider};
+use partneros_domain::shared::secret::Secret;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;

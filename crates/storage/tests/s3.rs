@@ -3,8 +3,8 @@
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use partneros_domain::external::{ObjectStore, StorageError, StorageProvider};
-use partneros_domain::secret::Secret;
+use partneros_domain::banners::ports::{ObjectStore, StorageError, StorageProvider};
+use partneros_domain::shared::secret::Secret;
 use partneros_storage::{S3Settings, S3Store};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::SimpleAuth;

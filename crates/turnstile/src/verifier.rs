@@ -5,8 +5,8 @@ use crate::wire::{
     MISSING_INPUT_RESPONSE, SiteverifyResponse,
 };
 use async_trait::async_trait;
-use partneros_domain::external::{Captcha, CaptchaError, CaptchaVerdict};
-use partneros_domain::secret::Secret;
+use partneros_domain::applications::ports::{Captcha, CaptchaError, CaptchaVerdict};
+use partneros_domain::shared::secret::Secret;
 use reqwest::{Client, StatusCode, Url, redirect};
 use std::fmt;
 use std::net::IpAddr;

@@ -5,8 +5,8 @@
 //! (plus `challenge_ts`, `hostname`, `action`, `cdata` on success). Its secrets behave like
 //! Cloudflare's dummy secrets.
 
-use partneros_domain::external::{Captcha, CaptchaError, CaptchaVerdict};
-use partneros_domain::secret::Secret;
+use partneros_domain::applications::ports::{Captcha, CaptchaError, CaptchaVerdict};
+use partneros_domain::shared::secret::Secret;
 use partneros_turnstile::{SiteverifyError, TurnstileVerifier};
 use serde_json::json;
 use std::collections::HashMap;

@@ -1,8 +1,8 @@
 //! The scraper of a deployment that reads no partner websites (`ANALYSIS_SCRAPE=false`).
 
 use async_trait::async_trait;
-use partneros_domain::analysis::{SiteSnapshot, WebScraper};
-use partneros_domain::values::PartnerDomain;
+use partneros_domain::analysis::site::{SiteSnapshot, WebScraper};
+use partneros_domain::partners::web_domain::PartnerDomain;
 
 /// Reads nothing and sends nothing: every analysis goes on with what is already known.
 #[derive(Debug, Clone, Copy, Default)]

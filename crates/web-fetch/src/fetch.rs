@@ -5,7 +5,7 @@ use crate::config::{MAX_BODY_BYTES, MAX_REDIRECTS, ScraperConfig};
 use crate::guard::{Guard, Refusal, Target};
 use crate::resolve::Resolver;
 use crate::robots::Robots;
-use partneros_domain::analysis::SourceStatus;
+use partneros_domain::analysis::site::SourceStatus;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use std::error::Error as StdError;
 use std::net::SocketAddr;

@@ -6,8 +6,10 @@ use crate::fetch::{Document, FetchError, Fetcher};
 use crate::links;
 use crate::robots::Robots;
 use async_trait::async_trait;
-use partneros_domain::analysis::{PageExtract, SiteSnapshot, Source, SourceStatus, WebScraper};
-use partneros_domain::values::PartnerDomain;
+use partneros_domain::analysis::site::{
+    PageExtract, SiteSnapshot, Source, SourceStatus, WebScraper,
+};
+use partneros_domain::partners::web_domain::PartnerDomain;
 use url::Url;
 
 /// Visible text of the whole snapshot, and of the home page within it.

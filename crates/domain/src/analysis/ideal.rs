@@ -2,7 +2,7 @@
 
 use super::scoring::{Dimension, EmployeeRange, IdealPartnerProfile, MAX_WEIGHT, Weights};
 use super::text::{clean_list, clean_text, language_code, region};
-use crate::error::ValidationErrors;
+use crate::shared::error::ValidationErrors;
 
 pub const MAX_TARGETS: usize = 50;
 const MAX_TARGET_CHARS: usize = 100;

@@ -1,6 +1,6 @@
 //! What the scraper read of a partner's website, and the port that reads it.
 
-use crate::values::PartnerDomain;
+use crate::partners::web_domain::PartnerDomain;
 use async_trait::async_trait;
 
 /// How one fetch of the analysis ended (reported in `aiInsights.sources`).

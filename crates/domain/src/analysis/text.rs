@@ -1,6 +1,6 @@
 //! Normalizing untrusted text: model answers and scraped pages.
 
-use crate::application::COUNTRY_CODES;
+use crate::applications::countries::COUNTRY_CODES;
 
 /// Text with HTML tags and entities removed, control characters dropped, whitespace collapsed,
 /// trimmed and cut to `max_chars` (on a character boundary). `None` when nothing is left.

@@ -2,7 +2,7 @@
 
 use super::organizations::*;
 use super::{Timestamp, ts};
-use partneros_domain::organization::ApiKey;
+use partneros_domain::identity::model::ApiKey;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -1,8 +1,8 @@
 //! Application forms, affiliate links, submissions, the public form and banners.
 
 use super::Timestamp;
-use partneros_domain::forms::{AffiliateLink, Application, Submission};
-use partneros_domain::services::applications::ApplicationInput;
+use partneros_domain::applications::input::ApplicationInput;
+use partneros_domain::applications::model::{AffiliateLink, Application, Submission};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};

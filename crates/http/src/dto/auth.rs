@@ -1,7 +1,7 @@
 //! Sign-up, sign-in, sessions and accepting invitations.
 
 use super::{Timestamp, ts};
-use partneros_domain::identity::{Session, User};
+use partneros_domain::identity::model::{Session, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -1,8 +1,8 @@
 //! Legal templates prepared in Docuseal.
 
 use super::Timestamp;
-use partneros_domain::external::FieldPlacement;
-use partneros_domain::legal::LegalTemplate;
+use partneros_domain::legal::model::LegalTemplate;
+use partneros_domain::legal::ports::FieldPlacement;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;

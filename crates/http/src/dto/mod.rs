@@ -52,7 +52,7 @@ pub mod organizations;
 pub mod partners;
 
 use chrono::{DateTime, Utc};
-use partneros_domain::time::format_timestamp;
+use partneros_domain::shared::time::format_timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 

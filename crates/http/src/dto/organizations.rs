@@ -1,8 +1,8 @@
 //! Organizations, members and invitations.
 
 use super::{Timestamp, ts};
-use partneros_domain::organization::{Invitation, Member, Membership, Organization};
-use partneros_domain::values::Role;
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::{Invitation, Member, Membership, Organization};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -2,15 +2,14 @@
 
 use super::{Timestamp, double_option, non_null, ts};
 use crate::error::ApiError;
-use partneros_domain::error::ValidationErrors;
-use partneros_domain::ids::UserId;
-use partneros_domain::partner::{
-    CreatePartner, NewContact, PartnerCursor, PartnerFilter, PartnerPatch, ShortText,
-    validate_products,
+use partneros_domain::partners::input::{
+    ContactInput, PartnerInput, PartnerPatchInput, PartnerQueryInput,
 };
-use partneros_domain::partner::{Partner, PartnerCategory, PartnerStage, PartnerType, TierSource};
-use partneros_domain::services::partners::DEFAULT_PAGE;
-use partneros_domain::values::{BoundedText, Email, HttpsUrl, PartnerDomain};
+use partneros_domain::partners::model::{
+    CreatePartner, Partner, PartnerCategory, PartnerCursor, PartnerFilter, PartnerPatch,
+    PartnerStage, PartnerType, TierSource,
+};
+use partneros_domain::partners::service::DEFAULT_PAGE;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -259,150 +258,60 @@ pub struct ListPartnersQuery {
     pub cursor: Option<String>,
 }
 
+/// The query as the domain's input; the domain validates it.
 pub(crate) fn parse_list(
     q: ListPartnersQuery,
 ) -> Result<(PartnerFilter, Option<PartnerCursor>, i64), ApiError> {
-    let mut errors = ValidationErrors::new();
-    let partner_type = q
-        .partner_type
-        .as_deref()
-        .and_then(|t| errors.check("type", t.parse()));
-    let stage = q
-        .stage
-        .as_deref()
-        .and_then(|s| errors.check("stage", s.parse()));
-    let limit = crate::extract::page_limit(q.limit.as_deref(), DEFAULT_PAGE).unwrap_or_else(|m| {
-        errors.push("limit", m);
-        DEFAULT_PAGE
-    });
-    let cursor = q
-        .cursor
-        .as_deref()
-        .and_then(|c| errors.check("cursor", PartnerCursor::decode(c)));
-    let text = |field: &str, v: Option<String>, errors: &mut ValidationErrors| {
-        v.filter(|s| !s.trim().is_empty()).and_then(|s| {
-            if s.chars().count() > 200 {
-                errors.push(field, "must be at most 200 characters");
-                None
-            } else if s.chars().any(char::is_control) {
-                errors.push(field, "must not contain control characters");
-                None
-            } else {
-                Some(s.trim().to_owned())
-            }
-        })
+    let limit = crate::extract::page_limit(q.limit.as_deref(), DEFAULT_PAGE);
+    let input = PartnerQueryInput {
+        q: q.q,
+        partner_type: q.partner_type,
+        stage: q.stage,
+        tier: q.tier,
+        cursor: q.cursor,
     };
-    let filter = PartnerFilter {
-        q: text("q", q.q, &mut errors),
-        tier: text("tier", q.tier, &mut errors),
-        partner_type,
-        stage,
-    };
-    errors
-        .into_result()
-        .map_err(|e| ApiError::validation(e.0))?;
-    Ok((filter, cursor, limit))
+    PartnerFilter::parse(input, limit, DEFAULT_PAGE).map_err(|e| ApiError::validation(e.0))
 }
 
+/// The request as the domain's input; the domain validates it.
 pub(crate) fn into_create(b: CreatePartnerRequest) -> Result<CreatePartner, ApiError> {
-    let mut e = ValidationErrors::new();
-    let name = e.check("name", BoundedText::parse(&b.name));
-    let domain = b
-        .domain
-        .as_deref()
-        .map(|d| e.check("domain", PartnerDomain::parse(d)));
-    let logo_url = b
-        .logo_url
-        .as_deref()
-        .map(|u| e.check("logoUrl", HttpsUrl::parse(u)));
-    let partner_type = e.check("type", b.partner_type.parse());
-    let subtype = b
-        .subtype
-        .as_deref()
-        .map(|s| e.check("subtype", ShortText::parse(s)));
-    let category = b
-        .category
-        .as_deref()
-        .map(|c| e.check("category", c.parse()));
-    let tier = b
-        .tier
-        .as_deref()
-        .map(|t| e.check("tier", ShortText::parse(t)));
-    let stage = match b.stage.as_deref() {
-        Some(s) => e.check("stage", s.parse()),
-        None => Some(partneros_domain::partner::PartnerStage::Prospect),
-    };
-    let products = validate_products(b.products.as_deref().unwrap_or_default(), &mut e);
     let c = b.primary_contact;
-    let first_name = e.check("primaryContact.firstName", ShortText::parse(&c.first_name));
-    let last_name = e.check("primaryContact.lastName", ShortText::parse(&c.last_name));
-    let email = e.check("primaryContact.email", Email::parse(&c.email));
-    match (name, partner_type, stage, first_name, last_name, email) {
-        (
-            Some(name),
-            Some(partner_type),
-            Some(stage),
-            Some(first_name),
-            Some(last_name),
-            Some(email),
-        ) if e.is_empty() => Ok(CreatePartner {
-            name,
-            domain: domain.flatten(),
-            logo_url: logo_url.flatten(),
-            partner_type,
-            subtype: subtype.flatten(),
-            category: category.flatten(),
-            tier: tier.flatten(),
-            stage,
-            manager_id: b.manager_id.map(UserId::from_uuid),
-            products,
-            primary_contact: NewContact {
-                first_name,
-                last_name,
-                email,
-            },
-        }),
-        _ => Err(ApiError::validation(e.0)),
-    }
+    CreatePartner::parse(PartnerInput {
+        name: b.name,
+        domain: b.domain,
+        logo_url: b.logo_url,
+        partner_type: b.partner_type,
+        subtype: b.subtype,
+        category: b.category,
+        tier: b.tier,
+        stage: b.stage,
+        manager_id: b.manager_id,
+        products: b.products,
+        primary_contact: ContactInput {
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+        },
+    })
+    .map_err(|e| ApiError::validation(e.0))
 }
 
-/// Validates a nullable field of a patch: absent stays absent, `null` clears.
-pub(crate) fn nullable<T, E: std::fmt::Display>(
-    e: &mut ValidationErrors,
-    field: &str,
-    v: Option<Option<String>>,
-    parse: impl Fn(&str) -> Result<T, E>,
-) -> Option<Option<T>> {
-    match v {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(s)) => e.check(field, parse(&s)).map(Some),
-    }
-}
-
+/// The request as the domain's input; the domain validates it.
 pub(crate) fn into_patch(b: UpdatePartnerRequest) -> Result<PartnerPatch, ApiError> {
-    let mut e = ValidationErrors::new();
-    let patch = PartnerPatch {
-        name: b
-            .name
-            .as_deref()
-            .and_then(|n| e.check("name", BoundedText::parse(n))),
-        domain: nullable(&mut e, "domain", b.domain, PartnerDomain::parse),
-        logo_url: nullable(&mut e, "logoUrl", b.logo_url, HttpsUrl::parse),
-        partner_type: b
-            .partner_type
-            .as_deref()
-            .and_then(|t| e.check("type", t.parse())),
-        subtype: nullable(&mut e, "subtype", b.subtype, ShortText::parse),
-        category: nullable(&mut e, "category", b.category, str::parse),
-        tier: nullable(&mut e, "tier", b.tier, ShortText::parse),
-        tier_source: nullable(&mut e, "tierSource", b.tier_source, str::parse),
-        stage: b.stage.as_deref().and_then(|s| e.check("stage", s.parse())),
-        manager_id: b.manager_id.map(|m| m.map(UserId::from_uuid)),
-        products: b.products.map(|p| validate_products(&p, &mut e)),
-    };
-    e.into_result().map_err(|e| ApiError::validation(e.0))?;
-    Ok(patch)
+    PartnerPatch::parse(PartnerPatchInput {
+        name: b.name,
+        domain: b.domain,
+        logo_url: b.logo_url,
+        partner_type: b.partner_type,
+        subtype: b.subtype,
+        category: b.category,
+        tier: b.tier,
+        tier_source: b.tier_source,
+        stage: b.stage,
+        manager_id: b.manager_id,
+        products: b.products,
+    })
+    .map_err(|e| ApiError::validation(e.0))
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use crate::extract::{Caller, Json, path_id};
 use crate::openapi::{JsonBodyErrors, NotSignedIn, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, put, web};
-use partneros_domain::ErrorKind;
 use partneros_domain::analysis::ideal::IdealProfileInput;
-use partneros_domain::ids::PartnerId;
+use partneros_domain::shared::error::ErrorKind;
+use partneros_domain::shared::ids::PartnerId;
 
 #[utoipa::path(
     tag = "partners",

@@ -7,7 +7,7 @@ use crate::extract::{Caller, Json, path_id};
 use crate::openapi::{JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, post, web};
-use partneros_domain::ids::ApiKeyId;
+use partneros_domain::shared::ids::ApiKeyId;
 
 #[utoipa::path(
     tag = "api-keys",

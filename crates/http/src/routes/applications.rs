@@ -8,10 +8,11 @@ use crate::multipart::read_spooled_form;
 use crate::openapi::{DatabaseUnavailable, JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use partneros_domain::banner::{MAX_BANNER_BYTES, SNIFF_BYTES};
-use partneros_domain::forms::SubmissionCursor;
-use partneros_domain::services::applications::{DEFAULT_PAGE, SubmitInput};
-use partneros_domain::services::banners::BannerUpload;
+use partneros_domain::applications::input::SubmitInput;
+use partneros_domain::applications::model::SubmissionCursor;
+use partneros_domain::applications::service::DEFAULT_PAGE;
+use partneros_domain::banners::model::{MAX_BANNER_BYTES, SNIFF_BYTES};
+use partneros_domain::banners::service::BannerUpload;
 
 fn base(state: &AppState) -> &str {
     &state.settings.public_base_url
@@ -411,7 +412,8 @@ pub async fn local_file(
         return Err(not_found());
     }
     let ext = key.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
-    let kind = partneros_domain::banner::ImageKind::from_extension(ext).ok_or_else(not_found)?;
+    let kind =
+        partneros_domain::banners::model::ImageKind::from_extension(ext).ok_or_else(not_found)?;
     let bytes = tokio::fs::read(root.join(&key))
         .await
         .map_err(|_| not_found())?;

@@ -9,9 +9,9 @@ use crate::openapi::{JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use partneros_domain::ids::OrganizationId;
-use partneros_domain::services::auth::SignedIn;
-use partneros_domain::services::organizations::Accepted;
+use partneros_domain::identity::auth::SignedIn;
+use partneros_domain::organizations::service::Accepted;
+use partneros_domain::shared::ids::OrganizationId;
 
 fn session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, token.to_owned())

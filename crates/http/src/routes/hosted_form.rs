@@ -12,6 +12,7 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
+use partneros_domain::shared::slug::Slug;
 
 const PAGE: &str = include_str!("../../assets/apply.html");
 const ACCEPT_PAGE: &str = include_str!("../../assets/accept-invitation.html");
@@ -85,12 +86,10 @@ fn content_security_policy(nonce: &str, turnstile: bool) -> String {
     )
 }
 
-/// The shape of an application slug (`[a-z0-9-]{3,64}`).
+/// Whether the path segment has the shape of a slug (the domain's one rule, untrimmed here:
+/// a path with spaces names no form).
 fn plausible_slug(slug: &str) -> bool {
-    (3..=64).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    slug.trim() == slug && Slug::parse(slug).is_ok()
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use crate::multipart::read_spooled_form;
 use crate::openapi::SignedInErrors;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use partneros_domain::ids::PartnerId;
-use partneros_domain::legal::{MAX_PDF_BYTES, PDF_MAGIC};
-use partneros_domain::services::legal_templates::TemplateUpload;
+use partneros_domain::legal::model::{MAX_PDF_BYTES, PDF_MAGIC};
+use partneros_domain::legal::service::TemplateUpload;
+use partneros_domain::shared::ids::PartnerId;
 
 #[utoipa::path(
     tag = "legal-templates",

@@ -5,8 +5,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::bearer_token;
 use crate::state::{AppState, MetricsAccess, MetricsRenderer};
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use partneros_domain::ErrorKind;
-use partneros_domain::secret::{Secret, TokenHash};
+use partneros_domain::shared::error::ErrorKind;
+use partneros_domain::shared::secret::{Secret, TokenHash};
 use subtle::ConstantTimeEq;
 
 #[utoipa::path(

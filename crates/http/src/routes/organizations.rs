@@ -7,7 +7,7 @@ use crate::extract::{Caller, Json, path_id};
 use crate::openapi::{JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use partneros_domain::ids::{InvitationId, UserId};
+use partneros_domain::shared::ids::{InvitationId, UserId};
 
 #[utoipa::path(
     tag = "organizations",

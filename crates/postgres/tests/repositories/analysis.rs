@@ -4,15 +4,15 @@
 
 use crate::helpers::*;
 use chrono::{DateTime, Duration, Utc};
-use partneros_domain::analysis::scoring::IdealPartnerProfile;
-use partneros_domain::analysis::site::{Source, SourceStatus};
-use partneros_domain::analysis::store::{
+use partneros_domain::analysis::ports::{
     AnalysisJobs, AnalysisStore, CachedEnrichment, JobOutcome, PartnerAnalysis,
 };
-use partneros_domain::analysis::{Confidence, EnrichedProfile};
-use partneros_domain::ids::{OrganizationId, PartnerId};
-use partneros_domain::partner::{PartnerPatch, TierSource};
-use partneros_domain::ports::PartnerStore;
+use partneros_domain::analysis::profile::{Confidence, EnrichedProfile};
+use partneros_domain::analysis::scoring::IdealPartnerProfile;
+use partneros_domain::analysis::site::{Source, SourceStatus};
+use partneros_domain::partners::model::{PartnerPatch, TierSource};
+use partneros_domain::partners::ports::PartnerStore;
+use partneros_domain::shared::ids::{OrganizationId, PartnerId};
 use partneros_postgres::Database;
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -607,7 +607,7 @@ async fn a_retry_superseded_by_a_newer_job_fails_instead() {
     // A new domain while the job runs queues a newer job for the partner.
     let patch = PartnerPatch {
         domain: Some(Some(
-            partneros_domain::values::PartnerDomain::parse("globex.com").unwrap(),
+            partneros_domain::partners::web_domain::PartnerDomain::parse("globex.com").unwrap(),
         )),
         ..PartnerPatch::default()
     };

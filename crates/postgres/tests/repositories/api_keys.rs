@@ -1,9 +1,9 @@
 //! API keys: authentication until revoked, by their own organization only.
 
 use crate::helpers::*;
-use partneros_domain::identity::{ActiveMembership, Credential, Principal};
-use partneros_domain::ports::{ApiKeyStore, IdentityStore};
-use partneros_domain::values::Role;
+use partneros_domain::identity::model::{ActiveMembership, Credential, Principal};
+use partneros_domain::identity::ports::{ApiKeyStore, IdentityStore};
+use partneros_domain::identity::role::Role;
 
 #[tokio::test]
 async fn api_keys_authenticate_until_revoked_by_their_own_organization() {

@@ -4,15 +4,16 @@
 
 use crate::helpers::*;
 use chrono::{DateTime, Duration, Utc};
-use partneros_domain::application::{
+use partneros_domain::applications::form::{
     ApplicationContent, ApplicationStatus, parse_agreements, parse_fields,
 };
-use partneros_domain::forms::{
+use partneros_domain::applications::model::{
     AffiliateLink, Application, ApplicationPatch, NewSubmission, PartnerMapping, SubmissionCursor,
     SubmissionStatus,
 };
-use partneros_domain::ids::{OrganizationId, UserId};
-use partneros_domain::ports::{ApplicationStore, RateDecision, ReviewOutcome, WriteLimit};
+use partneros_domain::applications::ports::{ApplicationStore, ReviewOutcome};
+use partneros_domain::shared::ids::{OrganizationId, UserId};
+use partneros_domain::shared::rate_limit::{RateDecision, WriteLimit};
 use partneros_postgres::Database;
 use serde_json::json;
 use uuid::Uuid;

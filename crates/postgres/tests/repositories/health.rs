@@ -1,7 +1,7 @@
 //! Readiness and housekeeping.
 
 use crate::helpers::*;
-use partneros_domain::ports::HealthCheck;
+use partneros_domain::shared::health::HealthCheck;
 
 #[tokio::test]
 async fn readiness_requires_every_migration() {
@@ -20,7 +20,7 @@ async fn readiness_requires_every_migration() {
 
 #[tokio::test]
 async fn purging_removes_only_expired_rate_limit_hits() {
-    use partneros_domain::ports::RateLimiter;
+    use partneros_domain::shared::rate_limit::RateLimiter;
     let test_db = partneros_test_support::TestDatabase::new().await;
     let db = partneros_postgres::connect(test_db.url(), &partneros_postgres::PoolConfig::default())
         .unwrap();

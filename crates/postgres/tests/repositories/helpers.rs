@@ -2,17 +2,27 @@
 //! the records most tests need, and inspection through a plain SQL client.
 
 use chrono::{DateTime, Utc};
-use partneros_domain::StoreError;
-use partneros_domain::identity::{ActiveMembership, ClientInfo, Credential, NewSession, NewUser};
-use partneros_domain::ids::{ApiKeyId, ContactId, OrganizationId, PartnerId, SessionId, UserId};
-use partneros_domain::organization::{ApiKey, NewApiKey, NewInvitation, NewOrganization};
-use partneros_domain::partner::{
+use partneros_domain::identity::model::{
+    ActiveMembership, ClientInfo, Credential, NewSession, NewUser,
+};
+use partneros_domain::identity::model::{ApiKey, NewApiKey};
+use partneros_domain::identity::ports::IdentityStore;
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::{NewInvitation, NewOrganization};
+use partneros_domain::organizations::ports::OrganizationStore;
+use partneros_domain::partners::model::{
     CreatePartner, NewContact, Partner, PartnerStage, PartnerType, ShortText,
 };
-use partneros_domain::ports::{IdentityStore, NewPartnerRecord, OrganizationStore, PartnerStore};
-use partneros_domain::secret::IssuedToken;
-use partneros_domain::time::truncate_to_micros;
-use partneros_domain::values::{BoundedText, Email, PartnerDomain, Role, Slug};
+use partneros_domain::partners::ports::{NewPartnerRecord, PartnerStore};
+use partneros_domain::partners::web_domain::PartnerDomain;
+use partneros_domain::shared::error::StoreError;
+use partneros_domain::shared::ids::{
+    ApiKeyId, ContactId, OrganizationId, PartnerId, SessionId, UserId,
+};
+use partneros_domain::shared::secret::IssuedToken;
+use partneros_domain::shared::slug::Slug;
+use partneros_domain::shared::time::truncate_to_micros;
+use partneros_domain::shared::values::{BoundedText, Email};
 use partneros_postgres::{Database, PoolConfig, connect};
 use partneros_test_support::TestDatabase;
 

@@ -2,10 +2,11 @@
 
 use crate::helpers::*;
 use chrono::Duration;
-use partneros_domain::identity::{Credential, Principal};
-use partneros_domain::ports::{IdentityStore, OrganizationStore};
-use partneros_domain::secret::TokenHash;
-use partneros_domain::values::Role;
+use partneros_domain::identity::model::{Credential, Principal};
+use partneros_domain::identity::ports::IdentityStore;
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::ports::OrganizationStore;
+use partneros_domain::shared::secret::TokenHash;
 
 #[tokio::test]
 async fn users_are_found_and_unique_case_insensitively() {

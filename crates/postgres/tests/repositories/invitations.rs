@@ -2,13 +2,15 @@
 
 use crate::helpers::*;
 use chrono::Duration;
-use partneros_domain::identity::Credential;
-use partneros_domain::organization::NewInvitation;
-use partneros_domain::ports::{
-    AcceptSession, IdentityStore, InvitationAcceptance, OrganizationStore, PartnerStore,
+use partneros_domain::identity::model::Credential;
+use partneros_domain::identity::ports::IdentityStore;
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::NewInvitation;
+use partneros_domain::organizations::ports::{
+    AcceptSession, InvitationAcceptance, OrganizationStore,
 };
-use partneros_domain::secret::TokenHash;
-use partneros_domain::values::Role;
+use partneros_domain::partners::ports::PartnerStore;
+use partneros_domain::shared::secret::TokenHash;
 
 #[tokio::test]
 async fn an_invitation_is_stored_with_its_event_and_accepted_once() {

@@ -3,10 +3,10 @@
 
 use crate::helpers::*;
 use chrono::Duration;
-use partneros_domain::external::{FieldPlacement, SignatureFieldType};
-use partneros_domain::ids::{OrganizationId, PartnerId, UserId};
-use partneros_domain::legal::{LegalTemplate, TemplateScope};
-use partneros_domain::ports::LegalTemplateStore;
+use partneros_domain::legal::model::{LegalTemplate, TemplateScope};
+use partneros_domain::legal::ports::LegalTemplateStore;
+use partneros_domain::legal::ports::{FieldPlacement, SignatureFieldType};
+use partneros_domain::shared::ids::{OrganizationId, PartnerId, UserId};
 use partneros_postgres::Database;
 use uuid::Uuid;
 
@@ -190,7 +190,7 @@ async fn deleting_a_partner_deletes_its_templates() {
     let acme = org(&store, owner, "acme").await;
     let p = partner(&store, acme, "Initech", None).await;
     let t = inserted(&store, template(acme, p.id, "NDA", None, 0)).await;
-    use partneros_domain::ports::PartnerStore;
+    use partneros_domain::partners::ports::PartnerStore;
     assert!(store.delete_partner(acme, p.id).await.unwrap());
     assert_eq!(store.get_template(acme, t.id).await.unwrap(), None);
 }

@@ -1,10 +1,11 @@
 //! Organizations: slugs, and the last owner who cannot leave.
 
 use crate::helpers::*;
-use partneros_domain::ids::OrganizationId;
-use partneros_domain::organization::NewOrganization;
-use partneros_domain::ports::OrganizationStore;
-use partneros_domain::values::{Role, Slug};
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::model::NewOrganization;
+use partneros_domain::organizations::ports::OrganizationStore;
+use partneros_domain::shared::ids::OrganizationId;
+use partneros_domain::shared::slug::Slug;
 
 #[tokio::test]
 async fn a_taken_slug_is_a_conflict() {

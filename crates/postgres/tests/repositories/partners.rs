@@ -2,14 +2,18 @@
 
 use crate::helpers::*;
 use chrono::Duration;
-use partneros_domain::ids::PartnerId;
-use partneros_domain::partner::{
+use partneros_domain::identity::ports::IdentityStore;
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::ports::{
+    AcceptSession, InvitationAcceptance, OrganizationStore,
+};
+use partneros_domain::partners::model::{
     PartnerCursor, PartnerFilter, PartnerPatch, PartnerStage, PartnerType,
 };
-use partneros_domain::ports::{
-    AcceptSession, IdentityStore, InvitationAcceptance, OrganizationStore, PartnerStore,
-};
-use partneros_domain::values::{BoundedText, HttpsUrl, PartnerDomain, Role};
+use partneros_domain::partners::ports::PartnerStore;
+use partneros_domain::partners::web_domain::PartnerDomain;
+use partneros_domain::shared::ids::PartnerId;
+use partneros_domain::shared::values::{BoundedText, HttpsUrl};
 
 #[tokio::test]
 async fn creating_a_partner_stores_contact_member_invitation_and_event() {

@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 use chrono::Duration;
-use partneros_domain::ports::{RateDecision, RateLimiter};
+use partneros_domain::shared::rate_limit::{RateDecision, RateLimiter};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_hits_allow_exactly_the_limit() {

@@ -2,12 +2,14 @@
 
 use crate::helpers::*;
 use chrono::Duration;
-use partneros_domain::identity::{Credential, Principal};
-use partneros_domain::ids::{OrganizationId, UserId};
-use partneros_domain::ports::ApiKeyStore;
-use partneros_domain::ports::{IdentityStore, OrganizationStore, PartnerStore};
-use partneros_domain::secret::TokenHash;
-use partneros_domain::values::Role;
+use partneros_domain::identity::model::{Credential, Principal};
+use partneros_domain::identity::ports::ApiKeyStore;
+use partneros_domain::identity::ports::IdentityStore;
+use partneros_domain::identity::role::Role;
+use partneros_domain::organizations::ports::OrganizationStore;
+use partneros_domain::partners::ports::PartnerStore;
+use partneros_domain::shared::ids::{OrganizationId, UserId};
+use partneros_domain::shared::secret::TokenHash;
 use partneros_postgres::Database;
 
 async fn role_of(store: &Database, credential: &Credential) -> Option<Role> {

@@ -3,7 +3,7 @@
 use super::ConfigError;
 use super::vars::{Vars, err, http_url};
 use partneros_docuseal::DocusealSettings;
-use partneros_domain::secret::Secret;
+use partneros_domain::shared::secret::Secret;
 use partneros_llm::LlmSettings;
 use partneros_storage::S3Settings;
 use partneros_turnstile::TurnstileSettings;

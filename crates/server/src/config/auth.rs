@@ -2,8 +2,8 @@
 
 use super::ConfigError;
 use super::vars::{Vars, err};
-use partneros_domain::secret::Secret;
-use partneros_domain::services::auth::AuthLimits;
+use partneros_domain::identity::auth::AuthLimits;
+use partneros_domain::shared::secret::Secret;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -101,8 +101,9 @@ fn bootstrap(vars: &Vars) -> Result<Option<Bootstrap>, ConfigError> {
     ) {
         (None, None, None) => Ok(None),
         (Some(e), Some(p), Some(o)) => {
-            partneros_domain::values::Email::parse(e).map_err(|m| err("BOOTSTRAP_EMAIL", m.0))?;
-            partneros_domain::values::Password::parse(p)
+            partneros_domain::shared::values::Email::parse(e)
+                .map_err(|m| err("BOOTSTRAP_EMAIL", m.0))?;
+            partneros_domain::identity::password::Password::parse(p)
                 .map_err(|m| err("BOOTSTRAP_PASSWORD", m.0))?;
             Ok(Some(Bootstrap {
                 email: e.to_owned(),

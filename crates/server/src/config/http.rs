@@ -2,7 +2,7 @@
 
 use super::ConfigError;
 use super::vars::{Vars, err, http_url, origin};
-use partneros_domain::secret::Secret;
+use partneros_domain::shared::secret::Secret;
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {

@@ -1,5 +1,5 @@
 use super::*;
-use partneros_domain::secret::Secret;
+use partneros_domain::shared::secret::Secret;
 use std::time::Duration;
 
 fn vars(pairs: &[(&str, &str)]) -> Vars {

@@ -2,7 +2,7 @@
 //! failures.
 
 use super::helpers::*;
-use partneros_domain::banner::samples;
+use partneros_domain::banners::model::samples;
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 

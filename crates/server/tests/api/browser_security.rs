@@ -2,8 +2,8 @@
 //! writes) and who may read `/metrics`.
 
 use super::helpers::*;
-use partneros_domain::banner::samples;
-use partneros_domain::secret::Secret;
+use partneros_domain::banners::model::samples;
+use partneros_domain::shared::secret::Secret;
 use partneros_server::config::Mode;
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};

@@ -1,7 +1,7 @@
 //! Spawning the app and driving it.
 
 use chrono::{TimeZone, Utc};
-use partneros_domain::clock::ManualClock;
+use partneros_domain::shared::clock::ManualClock;
 use partneros_server::config::{Config, Storage, Vars};
 use partneros_server::startup::{Application, Externals, services};
 use partneros_test_support::TestDatabase;
@@ -14,21 +14,21 @@ pub const PASSWORD: &str = "correct-horse-battery";
 
 /// The mail the app sent (in place of the file mailer), newest last.
 #[derive(Default)]
-pub struct SentMail(std::sync::Mutex<Vec<partneros_domain::mail::OutgoingMail>>);
+pub struct SentMail(std::sync::Mutex<Vec<partneros_domain::organizations::mail::OutgoingMail>>);
 
 #[async_trait::async_trait]
-impl partneros_domain::mail::Mailer for SentMail {
+impl partneros_domain::organizations::mail::Mailer for SentMail {
     async fn send(
         &self,
-        mail: partneros_domain::mail::OutgoingMail,
-    ) -> Result<(), partneros_domain::mail::MailError> {
+        mail: partneros_domain::organizations::mail::OutgoingMail,
+    ) -> Result<(), partneros_domain::organizations::mail::MailError> {
         self.0.lock().unwrap().push(mail);
         Ok(())
     }
 }
 
 impl SentMail {
-    pub fn to(&self, address: &str) -> Vec<partneros_domain::mail::OutgoingMail> {
+    pub fn to(&self, address: &str) -> Vec<partneros_domain::organizations::mail::OutgoingMail> {
         self.0
             .lock()
             .unwrap()
@@ -145,7 +145,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             region: "us-east-1".into(),
             bucket: "banners".into(),
             access_key_id: "test".into(),
-            secret_access_key: partneros_domain::secret::Secret::new("test"),
+            secret_access_key: partneros_domain::shared::secret::Secret::new("test"),
             force_path_style: true,
             public_base_url: None,
             timeout: std::time::Duration::from_secs(30),
@@ -156,20 +156,23 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     if let Some((secret, url)) = options.turnstile {
         let mut verifier = partneros_turnstile::TurnstileSettings::new(
-            partneros_domain::secret::Secret::new(secret),
+            partneros_domain::shared::secret::Secret::new(secret),
         );
         verifier.siteverify_url = url;
         config.turnstile.verifier = Some(verifier);
         config.turnstile.site_key = Some("1x00000000000000000000AA".into());
     }
     config.docuseal = options.docuseal.map(|(url, key)| {
-        partneros_docuseal::DocusealSettings::new(url, partneros_domain::secret::Secret::new(key))
+        partneros_docuseal::DocusealSettings::new(
+            url,
+            partneros_domain::shared::secret::Secret::new(key),
+        )
     });
     // Cheap hashes keep the suite fast; production parameters are the defaults. Tests sign up
     // many users from one loopback address: the per-address limits are tested on their own.
     config.auth.hashing.argon2_memory_kib = 256;
     config.auth.hashing.argon2_iterations = 1;
-    config.auth.limits = partneros_domain::services::auth::AuthLimits {
+    config.auth.limits = partneros_domain::identity::auth::AuthLimits {
         sign_ins_per_address: 100_000,
         sign_ups_per_address: 100_000,
     };
@@ -193,7 +196,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     externals.scraper = Arc::new(test_scraper(&options.sites, options.site_port));
     if let Some(url) = options.llm {
         let mut settings = partneros_llm::LlmSettings::new(url, "test-model".to_owned())
-            .with_api_key(partneros_domain::secret::Secret::new("sk-test"));
+            .with_api_key(partneros_domain::shared::secret::Secret::new("sk-test"));
         settings.backoff_base = std::time::Duration::from_millis(20);
         settings.request_timeout = std::time::Duration::from_secs(5);
         settings.budget = std::time::Duration::from_secs(10);

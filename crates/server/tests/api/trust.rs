@@ -1,7 +1,7 @@
 //! The attacks of the trust issue, each tried as an attacker would.
 
 use crate::helpers::*;
-use partneros_domain::services::auth::AuthLimits;
+use partneros_domain::identity::auth::AuthLimits;
 use serde_json::json;
 
 async fn accept(app: &TestApp, session: Option<&str>, body: serde_json::Value) -> Res {

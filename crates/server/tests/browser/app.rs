@@ -2,7 +2,7 @@
 //! few API calls the browser test needs to arrange its forms.
 
 use chrono::{TimeZone, Utc};
-use partneros_domain::clock::ManualClock;
+use partneros_domain::shared::clock::ManualClock;
 use partneros_server::config::{Config, Vars};
 use partneros_server::startup::{Application, Externals, services};
 use partneros_test_support::TestDatabase;

@@ -14,8 +14,8 @@
 //! (`crates/{llm,docuseal,turnstile,storage}/tests`).
 
 use crate::helpers::{Options, Res, TestApp, read, spawn_app_with, template_form};
-use partneros_domain::banner::samples;
-use partneros_domain::secret::Secret;
+use partneros_domain::banners::model::samples;
+use partneros_domain::shared::secret::Secret;
 use partneros_test_support::{Link, TcpProxy};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};

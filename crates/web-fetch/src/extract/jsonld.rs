@@ -2,7 +2,7 @@
 //! skipped, never an error.
 
 use super::text::bounded;
-use partneros_domain::analysis::{EmployeeCount, JsonLdOrganization};
+use partneros_domain::analysis::site::{EmployeeCount, JsonLdOrganization};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 

@@ -6,7 +6,7 @@ mod text;
 
 pub use text::truncate;
 
-use partneros_domain::analysis::PageExtract;
+use partneros_domain::analysis::site::PageExtract;
 use scraper::{ElementRef, Html, Selector};
 use std::sync::LazyLock;
 use text::{bounded, element_text, sel};

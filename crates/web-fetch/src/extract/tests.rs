@@ -1,5 +1,5 @@
 use super::*;
-use partneros_domain::analysis::{EmployeeCount, JsonLdOrganization};
+use partneros_domain::analysis::site::{EmployeeCount, JsonLdOrganization};
 
 pub(crate) const HOME: &str = include_str!("../../tests/fixtures/home.html");
 pub(crate) const ABOUT: &str = include_str!("../../tests/fixtures/about.html");

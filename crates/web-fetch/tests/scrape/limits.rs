@@ -1,7 +1,7 @@
 //! Per-fetch limits: body size, content type, redirects, robots.txt, time.
 
 use crate::support::{LOCALHOST, config_for, domain, html};
-use partneros_domain::analysis::{Source, SourceStatus};
+use partneros_domain::analysis::site::{Source, SourceStatus};
 use partneros_web_fetch::{FetchError, Fetcher, MAX_BODY_BYTES, Scraper};
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Extraction end to end through a fixture website.
 
 use crate::support::{config_for, domain, html};
-use partneros_domain::analysis::{
+use partneros_domain::analysis::site::{
     EmployeeCount, JsonLdOrganization, PageExtract, Source, SourceStatus, WebScraper,
 };
 use partneros_web_fetch::{Scraper, USER_AGENT};

@@ -5,7 +5,7 @@
 use crate::support::{
     CountingServer, LOCALHOST, config_for, domain, mock_and_counter_on_same_port,
 };
-use partneros_domain::analysis::{Source, SourceStatus};
+use partneros_domain::analysis::site::{Source, SourceStatus};
 use partneros_web_fetch::{
     AddressClass, FetchError, Fetcher, Refusal, Scraper, ScraperConfig, StaticResolver,
 };

@@ -1,4 +1,4 @@
-use partneros_domain::values::PartnerDomain;
+use partneros_domain::partners::web_domain::PartnerDomain;
 use partneros_web_fetch::{GuardPolicy, ScraperConfig, StaticResolver};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -1,0 +1,15 @@
+//! Partner applications: the form an organization publishes ([`form`]), the answers a prospect
+//! submits ([`answers`]), the stored forms, affiliate links and submissions ([`model`]), and the
+//! use cases over them ([`service`]).
+
+pub mod answers;
+pub mod countries;
+pub mod form;
+pub mod input;
+pub mod model;
+pub mod ports;
+mod readers;
+pub mod service;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,11 @@
+//! Who is calling: users, sessions, API keys, roles and passwords; sign-up and sign-in
+//! ([`auth`]), API key management ([`api_keys`]) and the role rules every use case applies
+//! ([`access`]).
+
+pub mod access;
+pub mod api_keys;
+pub mod auth;
+pub mod model;
+pub mod password;
+pub mod ports;
+pub mod role;
