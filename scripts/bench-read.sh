@@ -16,6 +16,7 @@
 # Usage: scripts/bench-read.sh            (CONNS=16 DURATION=15s ROUNDS=3 by default)
 #        CONNS=32 DURATION=30s ROUNDS=1 scripts/bench-read.sh
 #        BASELINE=HEAD~3 scripts/bench-read.sh
+#        BASELINE=HEAD~3 BASELINE_BIN=/path/to/its/partneros scripts/bench-read.sh   (a prebuilt one)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -45,7 +46,10 @@ build_release
 
 # The baseline's release build, in a worktree of its own (its target directory is kept under
 # target/bench-baseline, so a second run of the same revision builds nothing).
-if [[ -n "${BASELINE}" ]]; then
+if [[ -n "${BASELINE}" && -n "${BASELINE_BIN:-}" ]]; then
+  BASELINE_REV="$(git rev-parse --short "${BASELINE}")"
+  log "baseline ${BASELINE} (${BASELINE_REV}): using ${BASELINE_BIN}"
+elif [[ -n "${BASELINE}" ]]; then
   BASELINE_REV="$(git rev-parse --short "${BASELINE}")"
   log "building the baseline ${BASELINE} (${BASELINE_REV})"
   git worktree add --detach "${WORK}/baseline" "${BASELINE_REV}" >/dev/null
