@@ -1,6 +1,7 @@
 //! Partner analysis through the API: the scraper against fixture sites on loopback, the LLM
-//! adapter against an OpenAI-compatible fake, the shared cache, single flight across two
-//! instances, the background queue, and the role and tenancy rules.
+//! adapter against an OpenAI-compatible fake, the background queue, and the role and tenancy
+//! rules. The fixtures here serve the other analysis modules too: `analysis_cache` (the shared
+//! cache, single flight across two instances) and `analysis_limits` (the daily limits).
 
 use super::helpers::*;
 use reqwest::Method;
@@ -9,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub(crate) const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 const HOME: &str = r#"<!doctype html><html lang="en"><head>
 <title>Acme Cloud Software</title>
@@ -23,7 +24,7 @@ const HOME: &str = r#"<!doctype html><html lang="en"><head>
 <a href="/about">About us</a> <a href="/services">Services</a></main></body></html>"#;
 
 /// A fixture website: home page, about and services pages.
-async fn site() -> MockServer {
+pub(crate) async fn site() -> MockServer {
     let server = MockServer::start().await;
     let html = |body: &str| {
         ResponseTemplate::new(200)
@@ -51,7 +52,7 @@ async fn site() -> MockServer {
     server
 }
 
-fn completion(content: Value) -> Value {
+pub(crate) fn completion(content: Value) -> Value {
     json!({
         "id": "chatcmpl-1", "object": "chat.completion", "model": "test-model",
         "choices": [{"index": 0, "finish_reason": "stop",
@@ -59,7 +60,7 @@ fn completion(content: Value) -> Value {
     })
 }
 
-fn good_answer() -> Value {
+pub(crate) fn good_answer() -> Value {
     json!({
         "industry": "Software", "description": "CRM software.", "employees": 120,
         "employeesRange": "51-200", "companyRevenue": "$10M-$50M",
@@ -71,7 +72,7 @@ fn good_answer() -> Value {
 }
 
 /// An OpenAI-compatible fake answering `answer` to every request.
-async fn llm(answer: ResponseTemplate) -> MockServer {
+pub(crate) async fn llm(answer: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
@@ -81,7 +82,7 @@ async fn llm(answer: ResponseTemplate) -> MockServer {
     server
 }
 
-async fn hits(server: &MockServer, p: &str) -> usize {
+pub(crate) async fn hits(server: &MockServer, p: &str) -> usize {
     server
         .received_requests()
         .await
@@ -91,7 +92,7 @@ async fn hits(server: &MockServer, p: &str) -> usize {
         .count()
 }
 
-async fn analyze(app: &TestApp, token: &str, id: &str, query: &str) -> Res {
+pub(crate) async fn analyze(app: &TestApp, token: &str, id: &str, query: &str) -> Res {
     app.call(
         Method::POST,
         &format!("/api/partners/{id}/analyze{query}"),
@@ -101,13 +102,17 @@ async fn analyze(app: &TestApp, token: &str, id: &str, query: &str) -> Res {
     .await
 }
 
-fn options(site: &MockServer, llm: Option<&MockServer>) -> Options {
+pub(crate) fn options(site: &MockServer, llm: Option<&MockServer>) -> Options {
     Options {
         sites: vec![("acme.test", LOCAL), ("www.acme.test", LOCAL)],
         site_port: site.address().port(),
         llm: llm.map(|l| format!("{}/v1", l.uri())),
         ..Options::default()
     }
+}
+
+pub(crate) fn id(partner: &Value) -> &str {
+    partner["id"].as_str().unwrap()
 }
 
 #[tokio::test]
@@ -180,76 +185,6 @@ async fn the_heuristic_reads_the_site_and_scores_against_the_ideal_profile() {
         .unwrap()
         .get(0);
     assert_eq!(n, 1);
-}
-
-/// `analysis_cache_lookups_total` for this stage and result, from `/metrics`.
-async fn lookups(app: &TestApp, stage: &str, result: &str) -> u64 {
-    let res = app.call(Method::GET, "/metrics", None, None).await;
-    let series = format!("analysis_cache_lookups_total{{stage=\"{stage}\",result=\"{result}\"}} ");
-    res.body
-        .as_str()
-        .unwrap()
-        .lines()
-        .find_map(|line| line.strip_prefix(series.as_str()))
-        .map_or(0, |n| n.trim().parse().unwrap())
-}
-
-#[tokio::test]
-async fn another_organization_reuses_the_cache_without_scrape_or_model_call() {
-    let site = site().await;
-    let model = llm(ResponseTemplate::new(200).set_body_json(completion(good_answer()))).await;
-    let app = spawn_app_with(options(&site, Some(&model))).await;
-    let a = app.owner("cache-a").await;
-    let b = app.owner("cache-b").await;
-    let pa = app
-        .create_partner(&a.token, "Acme", Some("acme.test"))
-        .await;
-    let pb = app
-        .create_partner(&b.token, "Acme GmbH", Some("acme.test"))
-        .await;
-
-    let first = analyze(&app, &a.token, pa["id"].as_str().unwrap(), "").await;
-    assert_eq!(first.status, 200, "{:?}", first.body);
-    assert_eq!(first.body["aiInsights"]["enrichedBy"], "llm:test-model");
-    assert_eq!(first.body["aiInsights"]["confidence"], "high");
-    assert_eq!(first.body["partner"]["companyRevenue"], "$10M-$50M");
-    assert_eq!(first.body["partner"]["products"], json!(["Acme CRM"]));
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 1);
-    assert_eq!(hits(&site, "/").await, 1);
-    // One miss when reading, and the second look under the lease, counted apart.
-    assert_eq!(lookups(&app, "read", "miss").await, 1);
-    assert_eq!(lookups(&app, "lease", "miss").await, 1);
-
-    let second = analyze(&app, &b.token, pb["id"].as_str().unwrap(), "").await;
-    assert_eq!(second.status, 200, "{:?}", second.body);
-    assert_eq!(second.body["aiInsights"]["cached"], true);
-    assert_eq!(second.body["partner"]["industry"], "Software");
-    assert_eq!(second.body["partner"]["organizationId"], b.organization_id);
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 1);
-    assert_eq!(hits(&site, "/").await, 1);
-    assert_eq!(lookups(&app, "read", "hit").await, 1);
-    assert_eq!(
-        lookups(&app, "lease", "miss").await,
-        1,
-        "a hit needs no lease"
-    );
-
-    // ?refresh=true bypasses the cache.
-    let again = analyze(&app, &b.token, pb["id"].as_str().unwrap(), "?refresh=true").await;
-    assert_eq!(again.status, 200);
-    assert_eq!(again.body["aiInsights"]["cached"], false);
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 2);
-    assert_eq!(hits(&site, "/").await, 2);
-
-    // Seven days on, the entry has expired.
-    app.clock.advance(chrono::Duration::days(7));
-    // (the session has idled out by then too)
-    let signed_in = app.sign_in("owner-cache-a@example.com", PASSWORD).await;
-    let token = signed_in.body["token"].as_str().unwrap();
-    let later = analyze(&app, token, pa["id"].as_str().unwrap(), "").await;
-    assert_eq!(later.status, 200);
-    assert_eq!(later.body["aiInsights"]["cached"], false);
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 3);
 }
 
 #[tokio::test]
@@ -367,45 +302,7 @@ async fn a_site_that_resolves_to_a_private_address_is_never_contacted() {
     assert_eq!(internal.received_requests().await.unwrap().len(), 0);
 }
 
-#[tokio::test]
-async fn fifty_concurrent_analyses_over_two_instances_make_one_fetch_and_one_model_call() {
-    let site = site().await;
-    let model = llm(ResponseTemplate::new(200)
-        .set_body_json(completion(good_answer()))
-        .set_delay(std::time::Duration::from_millis(300)))
-    .await;
-    let one = spawn_app_with(options(&site, Some(&model))).await;
-    let mut o = options(&site, Some(&model));
-    o.database_url = Some(one.db.url().to_owned());
-    let two = spawn_app_with(o).await;
-    // Fifty organizations (a domain is unique within one), each with a partner at acme.test.
-    let mut jobs = Vec::new();
-    for i in 0..50 {
-        let owner = one.owner(&format!("flight-{i}")).await;
-        let p = one
-            .create_partner(&owner.token, "Acme", Some("acme.test"))
-            .await;
-        jobs.push((owner.token, p["id"].as_str().unwrap().to_owned()));
-    }
-    let results = futures::future::join_all(jobs.iter().enumerate().map(|(i, (token, id))| {
-        let app = if i % 2 == 0 { &one } else { &two };
-        analyze(app, token, id, "")
-    }))
-    .await;
-    for r in &results {
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        assert_eq!(r.body["partner"]["industry"], "Software");
-    }
-    assert_eq!(hits(&site, "/").await, 1);
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 1);
-    let fresh = results
-        .iter()
-        .filter(|r| r.body["aiInsights"]["cached"] == false)
-        .count();
-    assert_eq!(fresh, 1);
-}
-
-async fn job(app: &TestApp) -> (String, i32, Option<String>) {
+pub(crate) async fn job(app: &TestApp) -> (String, i32, Option<String>) {
     let client = app.db.client().await;
     let row = client
         .query_one(
@@ -417,7 +314,7 @@ async fn job(app: &TestApp) -> (String, i32, Option<String>) {
     (row.get(0), row.get(1), row.get(2))
 }
 
-async fn wait_for<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) {
+pub(crate) async fn wait_for<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) {
     for _ in 0..200 {
         if check().await {
             return;
@@ -599,289 +496,4 @@ async fn roles_and_tenancy_apply_to_analysis_and_the_ideal_profile() {
         res.body["idealPartnerProfile"]["targetIndustries"],
         json!(["Software"])
     );
-}
-
-/// One organization's internal name for a partner.
-const SECRET: &str = "Project Falcon CONFIDENTIAL";
-
-/// A model that repeats what it is told: its summary and strength name the company as the
-/// request named it (its name if it was sent, else its domain).
-struct Parrot;
-
-impl wiremock::Respond for Parrot {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        let user = body["messages"][1]["content"].as_str().unwrap();
-        let start = user.find("<<<BEGIN UNTRUSTED DATA>>>").unwrap() + 26;
-        let end = user.find("<<<END UNTRUSTED DATA>>>").unwrap();
-        let data: Value = serde_json::from_str(&user[start..end]).unwrap();
-        let who = data["company_name"]
-            .as_str()
-            .or(data["domain"].as_str())
-            .unwrap();
-        let mut answer = good_answer();
-        answer["summary"] = json!(format!("{who} sells CRM software."));
-        answer["strengths"] = json!([{"label": who, "description": format!("{who} is focused.")}]);
-        ResponseTemplate::new(200).set_body_json(completion(answer))
-    }
-}
-
-/// Cache entries that mention `text` anywhere.
-async fn cache_mentions(app: &TestApp, text: &str) -> i64 {
-    let client = app.db.client().await;
-    client
-        .query_one(
-            "SELECT count(*) FROM domain_enrichments \
-             WHERE profile::text LIKE '%' || $1 || '%' OR sources::text LIKE '%' || $1 || '%'",
-            &[&text],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
-fn id(partner: &Value) -> &str {
-    partner["id"].as_str().unwrap()
-}
-
-#[tokio::test]
-async fn a_partners_name_is_not_sent_with_its_domain_nor_shown_to_another_organization() {
-    let site = site().await;
-    let model = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Parrot)
-        .mount(&model)
-        .await;
-    let app = spawn_app_with(options(&site, Some(&model))).await;
-    let a = app.owner("falcon-a").await;
-    let b = app.owner("falcon-b").await;
-    let pa = app
-        .create_partner(&a.token, SECRET, Some("acme.test"))
-        .await;
-    let pb = app
-        .create_partner(&b.token, "Acme", Some("acme.test"))
-        .await;
-
-    let first = analyze(&app, &a.token, id(&pa), "").await;
-    assert_eq!(first.status, 200, "{:?}", first.body);
-    let sent = model.received_requests().await.unwrap();
-    assert_eq!(sent.len(), 1);
-    let request = String::from_utf8_lossy(&sent[0].body);
-    assert!(!request.contains("Falcon"), "{request}");
-    assert!(request.contains("acme.test"));
-    assert_eq!(
-        first.body["aiInsights"]["summary"],
-        "acme.test sells CRM software."
-    );
-
-    let second = analyze(&app, &b.token, id(&pb), "").await;
-    assert_eq!(second.status, 200, "{:?}", second.body);
-    assert_eq!(second.body["aiInsights"]["cached"], true);
-    assert!(
-        !second.body.to_string().contains("Falcon"),
-        "{}",
-        second.body
-    );
-    let stored = app
-        .get(&format!("/api/partners/{}", id(&pb)), &b.token)
-        .await;
-    assert!(!stored.body.to_string().contains("Falcon"));
-    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
-    assert_eq!(model.received_requests().await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn the_heuristic_cache_holds_nothing_of_the_organization_that_filled_it() {
-    let site = site().await;
-    let app = spawn_app_with(options(&site, None)).await;
-    let a = app.owner("falcon-heur-a").await;
-    let b = app.owner("falcon-heur-b").await;
-    let pa = app
-        .create_partner(&a.token, SECRET, Some("acme.test"))
-        .await;
-    let pb = app
-        .create_partner(&b.token, "Acme", Some("acme.test"))
-        .await;
-
-    let first = analyze(&app, &a.token, id(&pa), "").await;
-    assert_eq!(first.status, 200, "{:?}", first.body);
-    let second = analyze(&app, &b.token, id(&pb), "").await;
-    assert_eq!(second.status, 200, "{:?}", second.body);
-    assert_eq!(second.body["aiInsights"]["cached"], true);
-    assert_eq!(second.body["partner"]["industry"], "Software");
-    assert!(
-        !second.body.to_string().contains("Falcon"),
-        "{}",
-        second.body
-    );
-    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
-
-    // Without a domain the name is all there is: that enrichment is A's alone, never cached.
-    let bare = app
-        .create_partner(&a.token, "Falcon Skunkworks", None)
-        .await;
-    let res = analyze(&app, &a.token, id(&bare), "").await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    assert_eq!(res.body["aiInsights"]["cachedAt"], Value::Null);
-    assert_eq!(app.count("domain_enrichments").await, 1);
-    assert_eq!(cache_mentions(&app, "Falcon").await, 0);
-}
-
-#[tokio::test]
-async fn refreshes_over_the_daily_limit_answer_429_until_a_day_has_passed() {
-    let site = site().await;
-    let mut o = options(&site, None);
-    o.config = Box::new(|c| c.analysis.refreshes_per_day = 2);
-    let app = spawn_app_with(o).await;
-    let owner = app.owner("refresh-limit").await;
-    let other = app.owner("refresh-limit-other").await;
-    let p = app
-        .create_partner(&owner.token, "Acme", Some("acme.test"))
-        .await;
-    for _ in 0..2 {
-        let res = analyze(&app, &owner.token, id(&p), "?refresh=true").await;
-        assert_eq!(res.status, 200, "{:?}", res.body);
-    }
-    let fetched = hits(&site, "/").await;
-    let path = format!("/api/partners/{}", id(&p));
-    let before = app.get(&path, &owner.token).await;
-    let events = app.count("events").await;
-
-    let res = analyze(&app, &owner.token, id(&p), "?refresh=true").await;
-    assert_eq!(
-        (res.status.as_u16(), res.code()),
-        (429, "rate_limited"),
-        "{:?}",
-        res.body
-    );
-    assert_eq!(res.headers["retry-after"], "86400");
-    let message = res.body["error"].as_str().unwrap();
-    assert!(
-        message.contains("has used its 2 analysis refreshes"),
-        "{message}"
-    );
-    assert_eq!(hits(&site, "/").await, fetched, "fetched over the limit");
-    assert_eq!(app.get(&path, &owner.token).await.body, before.body);
-    assert_eq!(app.count("events").await, events);
-
-    // The cache still answers, and another organization has its own allowance.
-    let res = analyze(&app, &owner.token, id(&p), "").await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    let q = app
-        .create_partner(&other.token, "Acme", Some("acme.test"))
-        .await;
-    let res = analyze(&app, &other.token, id(&q), "?refresh=true").await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-
-    // The window rolls: a day after the first refreshes they are free again.
-    app.clock.advance(chrono::Duration::hours(24));
-    let res = analyze(&app, &owner.token, id(&p), "?refresh=true").await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    assert_eq!(res.body["aiInsights"]["cached"], false);
-}
-
-#[tokio::test]
-async fn model_calls_over_the_daily_limit_answer_429_before_anything_is_fetched() {
-    let site = site().await;
-    let model = llm(ResponseTemplate::new(200).set_body_json(completion(good_answer()))).await;
-    let mut o = options(&site, Some(&model));
-    o.sites.push(("beta.test", LOCAL));
-    o.config = Box::new(|c| c.analysis.llm_calls_per_day = 2);
-    let app = spawn_app_with(o).await;
-    let owner = app.owner("calls").await;
-    let acme = app
-        .create_partner(&owner.token, "Acme", Some("acme.test"))
-        .await;
-    let bare = app.create_partner(&owner.token, "Nameless", None).await;
-    let beta = app
-        .create_partner(&owner.token, "Beta", Some("beta.test"))
-        .await;
-    for p in [&acme, &bare] {
-        let res = analyze(&app, &owner.token, id(p), "").await;
-        assert_eq!(res.status, 200, "{:?}", res.body);
-    }
-    // A cache hit costs no call (another organization's, or this one's again).
-    let other = app.owner("calls-other").await;
-    let cached = app
-        .create_partner(&other.token, "Acme", Some("acme.test"))
-        .await;
-    let res = analyze(&app, &other.token, id(&cached), "").await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    assert_eq!(res.body["aiInsights"]["cached"], true);
-    let res = analyze(&app, &owner.token, id(&acme), "").await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 2);
-    let fetched = hits(&site, "/").await;
-
-    for p in [&beta, &bare] {
-        let res = analyze(&app, &owner.token, id(p), "").await;
-        assert_eq!(
-            (res.status.as_u16(), res.code()),
-            (429, "rate_limited"),
-            "{:?}",
-            res.body
-        );
-        assert_eq!(res.headers["retry-after"], "86400");
-        let message = res.body["error"].as_str().unwrap();
-        assert!(
-            message.contains("has used its 2 language-model calls"),
-            "{message}"
-        );
-    }
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 2);
-    assert_eq!(hits(&site, "/").await, fetched, "fetched over the limit");
-    let stored = app
-        .get(&format!("/api/partners/{}", id(&beta)), &owner.token)
-        .await;
-    assert_eq!(stored.body["partner"]["analyzedAt"], Value::Null);
-    assert_eq!(app.count("domain_enrichments").await, 1);
-    assert_eq!(app.count("domain_leases").await, 0);
-
-    app.clock.advance(chrono::Duration::hours(24));
-    let res = analyze(&app, &owner.token, id(&beta), "").await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 3);
-}
-
-#[tokio::test]
-async fn a_background_job_over_the_model_call_limit_waits_for_the_window_without_using_attempts() {
-    let site = site().await;
-    let model = llm(ResponseTemplate::new(200).set_body_json(completion(good_answer()))).await;
-    let mut o = options(&site, Some(&model));
-    o.analysis_workers = 1;
-    o.config = Box::new(|c| c.analysis.llm_calls_per_day = 1);
-    let app = spawn_app_with(o).await;
-    let owner = app.owner("deferred").await;
-    // The day's one call goes to a partner without a domain (which queues no job).
-    let bare = app.create_partner(&owner.token, "Nameless", None).await;
-    let res = analyze(&app, &owner.token, id(&bare), "").await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-
-    app.create_partner(&owner.token, "Acme", Some("acme.test"))
-        .await;
-    wait_for(|| async { job(&app).await.2.is_some() }).await;
-    let (status, attempts, error) = job(&app).await;
-    assert_eq!((status.as_str(), attempts), ("queued", 0));
-    assert!(
-        error.as_deref().unwrap().contains("1 language-model calls"),
-        "{error:?}"
-    );
-    let client = app.db.client().await;
-    let run_at: String = client
-        .query_one(
-            "SELECT to_char(run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM analysis_jobs",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(run_at, "2026-05-17 12:00");
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 1);
-    assert_eq!(hits(&site, "/").await, 0);
-
-    app.clock.advance(chrono::Duration::hours(24));
-    wait_for(|| async { job(&app).await.0 == "succeeded" }).await;
-    assert_eq!(job(&app).await.1, 1);
-    assert_eq!(hits(&model, "/v1/chat/completions").await, 2);
 }

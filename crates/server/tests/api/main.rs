@@ -1,6 +1,8 @@
 //! API tests: the real application on port 0 with a fresh database, driven over HTTP.
 
 mod analysis;
+mod analysis_cache;
+mod analysis_limits;
 mod applications;
 mod auth;
 mod banners;
@@ -9,6 +11,9 @@ mod cases;
 mod helpers;
 mod legal_templates;
 mod organizations;
+mod partner_access;
+mod partner_validation;
 mod partners;
 mod requests;
+mod submissions;
 mod trust;
