@@ -85,13 +85,21 @@ code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN
 [[ "${code}" == 200 ]] || die "GET /api/partners/${PARTNER_ID} returned ${code}"
 }
 
+# Planner statistics of the freshly seeded rows, as autovacuum would have them in a running
+# service (without them a join may be planned for empty tables).
+analyze() {
+  psql "${PG_URL}/$1" -qX -v ON_ERROR_STOP=1 -c "ANALYZE"
+}
+
 if [[ -n "${BASELINE}" ]]; then
   fresh_database "${BENCH_DB}_baseline"
   AFTER_PORT="${PORT}" AFTER_BASE="${BASE}"
-  PORT=$((PORT + 1)) BASE="http://127.0.0.1:$((PORT + 1))"
+  PORT=$((PORT + 1))
+  BASE="http://127.0.0.1:${PORT}"
   PARTNEROS_BIN="${BASELINE_BIN}" start_server "${BENCH_DB}_baseline" DB_POOL_SIZE="${CONNS}"
   BENCH_PIDS+=("${SERVER_PID}")
   seed
+  analyze "${BENCH_DB}_baseline"
   BASELINE_BASE="${BASE}" BASELINE_TOKEN="${TOKEN}" BASELINE_PARTNER="${PARTNER_ID}"
   PORT="${AFTER_PORT}" BASE="${AFTER_BASE}"
 fi
@@ -99,6 +107,7 @@ fi
 fresh_database "${BENCH_DB}"
 start_server "${BENCH_DB}" DB_POOL_SIZE="${CONNS}"
 seed
+analyze "${BENCH_DB}"
 
 # --- measure ------------------------------------------------------------------
 log "pgbench -i -s 10 into ${PGBENCH_DB}"
