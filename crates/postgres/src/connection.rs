@@ -87,11 +87,11 @@ impl ConnectOptions {
     /// A message naming what is wrong: the URL's syntax, an unknown `sslmode`, an unreadable
     /// or empty `sslrootcert`.
     pub fn parse(database_url: &str) -> Result<Self, String> {
-        let (rest, ssl) = take_ssl_params(database_url);
+        let (rest, params) = take_libpq_params(database_url);
         let mut config: tokio_postgres::Config = rest
             .parse()
             .map_err(|e: tokio_postgres::Error| format!("invalid DATABASE_URL: {e}"))?;
-        let mode = match ssl.mode.as_deref() {
+        let mode = match params.mode.as_deref() {
             Some(value) => SslMode::parse(value)?,
             None => SslMode::Prefer,
         };
@@ -104,7 +104,7 @@ impl ConnectOptions {
         if !has_param(&rest, "keepalives_retries") {
             config.keepalives_retries(KEEPALIVES_RETRIES);
         }
-        config.tcp_user_timeout(match ssl.tcp_user_timeout.as_deref() {
+        config.tcp_user_timeout(match params.tcp_user_timeout.as_deref() {
             Some(ms) => {
                 Duration::from_millis(ms.parse().map_err(|_| {
                     format!("tcp_user_timeout `{ms}` is not a number of milliseconds")
@@ -121,7 +121,7 @@ impl ConnectOptions {
             SslMode::Disable => None,
             mode => Some(MakeRustlsConnect::new(client_config(
                 mode,
-                ssl.root_cert.as_deref(),
+                params.root_cert.as_deref(),
             )?)),
         };
         Ok(Self { config, tls, mode })
@@ -163,7 +163,7 @@ fn bad(e: tokio_postgres::Error) -> ConnectionError {
 }
 
 #[derive(Default)]
-struct SslParams {
+struct LibpqParams {
     mode: Option<String>,
     root_cert: Option<String>,
     /// libpq's `tcp_user_timeout` is in milliseconds; the driver would read it as seconds.
@@ -172,26 +172,26 @@ struct SslParams {
 
 /// Takes `sslmode`, `sslrootcert` and `tcp_user_timeout` out of a URL's query or a
 /// `key=value` string; the rest is left for the driver.
-fn take_ssl_params(url: &str) -> (String, SslParams) {
-    let mut ssl = SslParams::default();
+fn take_libpq_params(url: &str) -> (String, LibpqParams) {
+    let mut params = LibpqParams::default();
     let mut take = |key: &str, value: String| match key {
         "sslmode" => {
-            ssl.mode = Some(value);
+            params.mode = Some(value);
             true
         }
         "sslrootcert" => {
-            ssl.root_cert = Some(value);
+            params.root_cert = Some(value);
             true
         }
         "tcp_user_timeout" => {
-            ssl.tcp_user_timeout = Some(value);
+            params.tcp_user_timeout = Some(value);
             true
         }
         _ => false,
     };
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let Some((base, query)) = url.split_once('?') else {
-            return (url.to_owned(), ssl);
+            return (url.to_owned(), params);
         };
         let kept: Vec<&str> = query
             .split('&')
@@ -206,7 +206,7 @@ fn take_ssl_params(url: &str) -> (String, SslParams) {
         } else {
             format!("{base}?{}", kept.join("&"))
         };
-        (rest, ssl)
+        (rest, params)
     } else {
         let kept: Vec<&str> = url
             .split_whitespace()
@@ -215,7 +215,7 @@ fn take_ssl_params(url: &str) -> (String, SslParams) {
                 !take(key.trim(), value.trim_matches('\'').to_owned())
             })
             .collect();
-        (kept.join(" "), ssl)
+        (kept.join(" "), params)
     }
 }
 
@@ -420,23 +420,23 @@ mod tests {
 
     #[test]
     fn ssl_parameters_are_taken_out_of_urls_and_connection_strings() {
-        let (rest, ssl) = take_ssl_params(
+        let (rest, params) = take_libpq_params(
             "postgres://u:p@db.example:5432/app?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fca.pem",
         );
         assert_eq!(
             rest,
             "postgres://u:p@db.example:5432/app?application_name=x"
         );
-        assert_eq!(ssl.mode.as_deref(), Some("verify-full"));
-        assert_eq!(ssl.root_cert.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(params.mode.as_deref(), Some("verify-full"));
+        assert_eq!(params.root_cert.as_deref(), Some("/etc/ca.pem"));
 
-        let (rest, ssl) = take_ssl_params("host=db user=u sslmode=require dbname=app");
+        let (rest, params) = take_libpq_params("host=db user=u sslmode=require dbname=app");
         assert_eq!(rest, "host=db user=u dbname=app");
-        assert_eq!(ssl.mode.as_deref(), Some("require"));
+        assert_eq!(params.mode.as_deref(), Some("require"));
 
-        let (rest, ssl) = take_ssl_params("postgres://db/app?sslmode=disable");
+        let (rest, params) = take_libpq_params("postgres://db/app?sslmode=disable");
         assert_eq!(rest, "postgres://db/app");
-        assert_eq!(ssl.mode.as_deref(), Some("disable"));
+        assert_eq!(params.mode.as_deref(), Some("disable"));
     }
 
     #[test]

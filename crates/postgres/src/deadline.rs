@@ -63,8 +63,7 @@ impl Conn {
         if lost.load(Ordering::Relaxed) {
             return Box::pin(async move { Err(Self::lost_error(deadline)) });
         }
-        let pg: &'a mut AsyncPgConnection = self.inner.as_mut().expect("present until dropped");
-        let running = statement(pg);
+        let running = statement(self.pg());
         Box::pin(async move {
             match tokio::time::timeout(deadline, running).await {
                 Ok(result) => result,
