@@ -8,5 +8,6 @@ pub mod legal;
 pub mod organizations;
 pub mod partners;
 pub mod shared;
+pub mod webhooks;
 
 pub use shared::error::{ErrorKind, FieldError, StoreError};
