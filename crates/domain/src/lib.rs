@@ -6,6 +6,7 @@ pub mod banners;
 pub mod identity;
 pub mod legal;
 pub mod organizations;
+pub mod outbox;
 pub mod partners;
 pub mod shared;
 pub mod webhooks;

@@ -412,7 +412,8 @@ impl AnalysisStore for Database {
                 record_event(
                     conn,
                     Some(organization),
-                    "partner_analyzed",
+                    partneros_domain::outbox::EventType::PartnerAnalyzed,
+                    id,
                     event,
                     analysis.analyzed_at,
                 )

@@ -432,7 +432,8 @@ impl ApplicationStore for Database {
                 record_event(
                     conn,
                     Some(s.organization_id),
-                    "application_submitted",
+                    partneros_domain::outbox::EventType::ApplicationSubmitted,
+                    s.id,
                     serde_json::json!({
                         "submissionId": s.id,
                         "applicationId": s.application_id,

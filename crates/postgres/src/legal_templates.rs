@@ -94,7 +94,8 @@ impl LegalTemplateStore for Database {
             record_event(
                 conn,
                 Some(t.organization_id),
-                "legal_template_created",
+                partneros_domain::outbox::EventType::LegalTemplateCreated,
+                t.id,
                 serde_json::json!({
                     "templateId": t.id,
                     "partnerId": t.partner_id,

@@ -14,6 +14,7 @@ mod legal_templates;
 pub mod local_cluster;
 mod models;
 mod organizations;
+mod outbox;
 mod partners;
 mod pool;
 mod rate_limits;

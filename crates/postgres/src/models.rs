@@ -282,16 +282,19 @@ pub(crate) fn partner(
 pub(crate) struct EventRow {
     pub id: Uuid,
     pub organization_id: Option<Uuid>,
+    pub aggregate_id: Option<Uuid>,
     pub kind: String,
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
 
-/// Writes a domain event to the outbox on `conn` (inside the caller's transaction).
+/// Writes a domain event to the outbox on `conn` (inside the caller's transaction). Events of one
+/// `aggregate` (the record they are about) are published in the order they were recorded.
 pub(crate) async fn record_event(
     conn: &mut crate::Conn,
     organization: Option<OrganizationId>,
-    kind: &str,
+    kind: partneros_domain::outbox::EventType,
+    aggregate: Uuid,
     payload: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
@@ -300,7 +303,8 @@ pub(crate) async fn record_event(
         .values(EventRow {
             id: Uuid::now_v7(),
             organization_id: organization.map(|o| o.as_uuid()),
-            kind: kind.to_owned(),
+            aggregate_id: Some(aggregate),
+            kind: kind.kind().to_owned(),
             payload,
             created_at: at,
         })
@@ -338,7 +342,8 @@ pub(crate) async fn insert_invitation(
     record_event(
         conn,
         Some(inv.organization_id),
-        "invitation_created",
+        partneros_domain::outbox::EventType::InvitationCreated,
+        inv.id.as_uuid(),
         serde_json::json!({
             "invitationId": inv.id,
             "email": inv.email,

@@ -256,7 +256,8 @@ impl OrganizationStore for Database {
                     crate::models::record_event(
                         conn,
                         Some(organization),
-                        "invitation_resent",
+                        partneros_domain::outbox::EventType::InvitationResent,
+                        row.id,
                         serde_json::json!({
                             "invitationId": row.id,
                             "email": row.email,

@@ -203,7 +203,8 @@ pub(crate) async fn insert_partner_record(
     record_event(
         conn,
         Some(record.organization_id),
-        "partner_created",
+        partneros_domain::outbox::EventType::PartnerCreated,
+        row.id,
         serde_json::json!({
             "partnerId": row.id,
             "name": row.name,

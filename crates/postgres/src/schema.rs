@@ -8,6 +8,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_verified_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -132,6 +133,13 @@ diesel::table! {
         payload -> Jsonb,
         created_at -> Timestamptz,
         published_at -> Nullable<Timestamptz>,
+        seq -> Int8,
+        aggregate_id -> Nullable<Uuid>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        failed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -156,6 +164,7 @@ diesel::table! {
         partner_mapping -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        notify_on_submission -> Bool,
     }
 }
 
@@ -213,7 +222,84 @@ diesel::allow_tables_to_appear_in_same_query!(
     submissions,
     ideal_partner_profiles,
     domain_enrichments,
+    user_tokens,
+    webhook_endpoints,
+    webhook_secrets,
+    webhook_deliveries,
+    webhook_attempts,
 );
+
+diesel::table! {
+    user_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Nullable<Bytea>,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        url -> Text,
+        description -> Text,
+        event_types -> Array<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamptz>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_secrets (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        secret -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempt -> Int4,
+        manual -> Bool,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        latency_ms -> Int4,
+        response_prefix -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhook_secrets -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(user_tokens -> users (user_id));
 
 diesel::table! {
     legal_templates (id) {

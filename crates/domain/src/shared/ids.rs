@@ -44,4 +44,7 @@ id_type!(
     ApiKeyId,
     InvitationId,
     EventId,
+    WebhookEndpointId,
+    WebhookDeliveryId,
+    UserTokenId,
 );
