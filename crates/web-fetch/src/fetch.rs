@@ -3,6 +3,7 @@
 
 use crate::config::{MAX_BODY_BYTES, MAX_REDIRECTS, ScraperConfig};
 use crate::guard::{Guard, Refusal, Target};
+use crate::pin::{pinned_client, request_url};
 use crate::resolve::Resolver;
 use crate::robots::Robots;
 use partneros_domain::analysis::site::SourceStatus;
@@ -243,44 +244,19 @@ impl Fetcher {
         target: &Target,
         addrs: &[SocketAddr],
     ) -> Result<reqwest::Response, FetchError> {
-        let mut request_url = url.clone();
-        if url.port_or_known_default() != Some(target.port) {
-            // The configured port of the scheme (only differs from 80/443 in tests).
-            request_url
-                .set_port(Some(target.port))
-                .map_err(|()| FetchError::Http("cannot set port".to_owned()))?;
-        }
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .referer(false)
+        let request_url = request_url(url, target)
+            .ok_or_else(|| FetchError::Http("cannot set port".to_owned()))?;
+        let client = pinned_client(target, addrs)
             .user_agent(&self.user_agent)
             .connect_timeout(self.connect_timeout)
-            .pool_max_idle_per_host(0)
-            .dns_resolver(Arc::new(NoResolution));
-        if let Host::Domain(name) = &target.host {
-            builder = builder.resolve_to_addrs(name, addrs);
-        }
-        let client = builder.build().map_err(|e| FetchError::Http(chain(&e)))?;
+            .build()
+            .map_err(|e| FetchError::Http(chain(&e)))?;
         client
             .get(request_url)
             .header(ACCEPT, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
             .send()
             .await
             .map_err(|e| from_reqwest(&e))
-    }
-}
-
-/// The resolver of the per-request clients: overrides hold the checked addresses; anything else
-/// must not resolve.
-struct NoResolution;
-
-impl reqwest::dns::Resolve for NoResolution {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let name = name.as_str().to_owned();
-        Box::pin(async move {
-            Err(format!("{name}: resolution outside the SSRF guard is disabled").into())
-        })
     }
 }
 
