@@ -9,6 +9,7 @@ pub mod multipart;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod webhook_catalogue;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -80,6 +81,9 @@ where
             .service(organizations::list_organizations)
             .service(api_keys::create_api_key)
             .service(api_keys::list_api_keys)
+            .service(webhooks::event_types)
+            .service(webhooks::create_endpoint)
+            .service(webhooks::list_endpoints)
             .service(partners::list_partners)
             .service(partners::create_partner)
             .service(analysis::get_ideal_profile)
@@ -108,6 +112,13 @@ where
             .service(applications::list_submissions)
             .service(legal_templates::get_template)
             .service(legal_templates::delete_template)
+            .service(webhooks::get_endpoint)
+            .service(webhooks::update_endpoint)
+            .service(webhooks::delete_endpoint)
+            .service(webhooks::rotate_secret)
+            .service(webhooks::list_deliveries)
+            .service(webhooks::get_delivery)
+            .service(webhooks::redeliver)
             .wrap(browser::trusted_cors(trusted_origins)),
     )
     .service(ops::healthz)

@@ -1,6 +1,7 @@
 //! The OpenAPI document; paths and schemas are collected from the handlers.
 
 use crate::error::ErrorBody;
+pub use crate::webhook_catalogue::{WebhooksSection, webhook_catalogue};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
@@ -86,7 +87,7 @@ so do sign-up, sign-in and accepting an invitation with such an `Origin`. Reques
 - Analysis: enrichments are cached 7 days per normalized domain and enricher, shared across organizations (an unreadable site for 1 hour); one analysis per domain runs at a time across instances, others wait up to 150 s (then 503). An analysis sets `tier` from the fit score with `tierSource: auto` unless the tier was set by hand. The ideal partner profile is read by internal roles and replaced (`PUT`) by owners and admins.",
         version = "0.1.0"
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &WebhooksSection),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sessions"),
         (name = "organizations", description = "Organizations"),
@@ -96,6 +97,7 @@ so do sign-up, sign-in and accepting an invitation with such an `Origin`. Reques
         (name = "applications", description = "Application forms, affiliate links, submissions and banners"),
         (name = "public", description = "The public side of application forms (no authentication)"),
         (name = "legal-templates", description = "Legal agreement templates prepared in Docuseal"),
+        (name = "webhooks", description = "Webhook endpoints (owners and admins), their delivery logs, and the events they receive (see the `webhooks` section)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

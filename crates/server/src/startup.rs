@@ -19,9 +19,14 @@ use partneros_domain::legal::service::LegalTemplateService;
 use partneros_domain::organizations::invitations::InvitationDelivery;
 use partneros_domain::organizations::mail::{MailLinks, Mailer};
 use partneros_domain::organizations::service::OrganizationService;
+use partneros_domain::outbox::{EventHandler, Relay};
 use partneros_domain::partners::service::PartnerService;
 use partneros_domain::shared::clock::{Clock, SystemClock};
 use partneros_domain::shared::values::Email;
+use partneros_domain::webhooks::notice::EndpointDisabledNotice;
+use partneros_domain::webhooks::sender::WebhookSender;
+use partneros_domain::webhooks::service::WebhookService;
+use partneros_domain::webhooks::worker::WebhookWorker;
 use partneros_http::{AppState, HttpSettings, MetricsAccess};
 use partneros_postgres::{Database, PoolConfig};
 use std::net::TcpListener;
@@ -36,12 +41,18 @@ pub struct Application {
     workers: crate::workers::Workers,
     pub database: Database,
     pub state: AppState,
+    pub relay: Arc<Relay>,
+    pub webhook_worker: Arc<WebhookWorker>,
 }
 
 /// Everything built from the configuration, before binding.
 pub struct Services {
     pub database: Database,
     pub state: AppState,
+    /// Publishes the outbox.
+    pub relay: Arc<Relay>,
+    /// Sends webhook deliveries.
+    pub webhook_worker: Arc<WebhookWorker>,
 }
 
 /// External services; tests replace them with fakes of the real protocols.
@@ -57,6 +68,8 @@ pub struct Externals {
     pub model: Option<Arc<dyn LanguageModel>>,
     /// Outgoing mail (invitations).
     pub mailer: Arc<dyn Mailer>,
+    /// Webhook deliveries, behind the SSRF guard.
+    pub webhooks: Arc<dyn WebhookSender>,
 }
 
 impl Externals {
@@ -109,6 +122,12 @@ impl Externals {
             &config.mail.dir,
             config.mail.from.clone(),
         ));
+        let webhooks = Arc::new(partneros_webhooks::HttpWebhookSender::new(
+            &partneros_webhooks::WebhookSenderConfig {
+                allow_http: config.outbound.webhooks.allow_http,
+                ..partneros_webhooks::WebhookSenderConfig::default()
+            },
+        ));
         Ok(Self {
             esign,
             files,
@@ -117,6 +136,7 @@ impl Externals {
             scraper,
             model,
             mailer,
+            webhooks,
         })
     }
 }
@@ -148,8 +168,29 @@ pub fn services(
         config.auth.signup_enabled,
         config.auth.limits,
     );
+    let mailer = externals.mailer;
+    let relay = Arc::new(Relay::new(
+        db.clone(),
+        event_handlers(db.clone(), mailer.clone()),
+        config.outbound.relay.clone(),
+    ));
+    let webhook_worker = Arc::new(WebhookWorker::new(
+        db.clone(),
+        externals.webhooks.clone(),
+        clock.clone(),
+        config.outbound.webhooks.clone(),
+        config.outbound.webhook_batch,
+        // Longer than any attempt (the sender's total timeout is 15 s).
+        std::time::Duration::from_secs(60),
+    ));
+    let webhooks = WebhookService::new(
+        db.clone(),
+        externals.webhooks,
+        clock.clone(),
+        config.outbound.webhooks.clone(),
+    );
     let delivery = Arc::new(InvitationDelivery::new(
-        externals.mailer,
+        mailer,
         db.clone(),
         MailLinks {
             accept_invitation: config.mail.invitation_url.clone(),
@@ -211,6 +252,7 @@ pub fn services(
         legal_templates: Arc::new(legal_templates),
         applications: Arc::new(applications),
         banners: Arc::new(banners),
+        webhooks: Arc::new(webhooks),
         health: db,
         metrics: Some(render),
         settings: HttpSettings {
@@ -222,7 +264,17 @@ pub fn services(
             metrics: api_listener_metrics(config),
         },
     };
-    Ok(Services { database, state })
+    Ok(Services {
+        database,
+        state,
+        relay,
+        webhook_worker,
+    })
+}
+
+/// The side effects of outbox events (mail); webhooks are fanned out by the relay itself.
+fn event_handlers(db: Arc<Database>, mailer: Arc<dyn Mailer>) -> Vec<Arc<dyn EventHandler>> {
+    vec![Arc::new(EndpointDisabledNotice::new(db, mailer))]
 }
 
 /// The service's own origin, then `CORS_ALLOWED_ORIGINS`.
@@ -285,10 +337,22 @@ impl Application {
             .listen(listener)?;
         server = server.workers(config.http.workers());
         let metrics = metrics_server(config, &state)?;
-        let workers = crate::workers::Workers::start(
+        let mut workers = crate::workers::Workers::default();
+        workers.start(
             state.analysis.clone(),
             config.analysis.workers,
             config.analysis.poll,
+        );
+        let outbound = &config.outbound;
+        workers.start(
+            services.relay.clone(),
+            outbound.relay_workers,
+            outbound.poll,
+        );
+        workers.start(
+            services.webhook_worker.clone(),
+            outbound.webhook_workers,
+            outbound.poll,
         );
         Ok(Self {
             port,
@@ -297,6 +361,8 @@ impl Application {
             workers,
             database: services.database,
             state,
+            relay: services.relay,
+            webhook_worker: services.webhook_worker,
         })
     }
 

@@ -10,3 +10,4 @@ pub mod legal_templates;
 pub mod ops;
 pub mod organizations;
 pub mod partners;
+pub mod webhooks;

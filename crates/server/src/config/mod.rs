@@ -7,6 +7,7 @@ mod analysis;
 mod auth;
 mod database;
 mod http;
+mod outbound;
 mod vars;
 
 pub use adapters::{MailConfig, Storage, TurnstileConfig};
@@ -14,6 +15,7 @@ pub use analysis::AnalysisConfig;
 pub use auth::{AuthConfig, Bootstrap, HashingConfig};
 pub use database::DatabaseConfig;
 pub use http::{HttpConfig, MetricsConfig};
+pub use outbound::OutboundConfig;
 pub use vars::Vars;
 
 use partneros_docuseal::DocusealSettings;
@@ -62,6 +64,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub analysis: AnalysisConfig,
     pub metrics: MetricsConfig,
+    pub outbound: OutboundConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +90,7 @@ impl Config {
         let analysis = AnalysisConfig::from_vars(vars)?;
         let mail = MailConfig::from_vars(vars, &http.public_base_url)?;
         let metrics = MetricsConfig::from_vars(vars)?;
+        let outbound = OutboundConfig::from_vars(vars, mode == Mode::Development)?;
         Ok(Config {
             mode,
             http,
@@ -99,6 +103,7 @@ impl Config {
             auth,
             analysis,
             metrics,
+            outbound,
         })
     }
 

@@ -188,6 +188,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.http.public_base_url = format!("http://127.0.0.1:{port}");
     config.analysis.workers = options.analysis_workers;
     config.analysis.poll = std::time::Duration::from_millis(50);
+    // The relay and the webhook senders poll often and retry soon; webhook tests set their own
+    // schedules.
+    config.outbound.poll = std::time::Duration::from_millis(20);
+    config.outbound.relay.backoff = std::time::Duration::from_millis(50);
+    config.outbound.relay.max_backoff = std::time::Duration::from_millis(200);
     config.database.url = Some(url.clone());
     (options.config)(&mut config);
     let mut externals = Externals::from_config(&config).expect("externals");
