@@ -262,6 +262,11 @@ pub fn test_scraper(
 }
 
 impl TestApp {
+    /// The app's clock now.
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        partneros_domain::shared::clock::Clock::now(self.clock.as_ref())
+    }
+
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn call(
         &self,

@@ -17,3 +17,4 @@ mod partners;
 mod requests;
 mod submissions;
 mod trust;
+mod webhooks;
