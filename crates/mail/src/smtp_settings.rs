@@ -91,7 +91,12 @@ impl SmtpSettings {
             ("smtp", Some("required")) => SmtpSecurity::StartTls,
             ("smtp", Some("opportunistic")) => SmtpSecurity::Opportunistic,
             ("smtp", None) => SmtpSecurity::None,
-            ("smtp" | "smtps", Some(other)) => {
+            ("smtps", Some(_)) => {
+                return Err(invalid(
+                    "smtps:// is TLS from the first byte: drop the tls parameter",
+                ));
+            }
+            ("smtp", Some(other)) => {
                 return Err(SmtpSetupError::InvalidUrl(format!(
                     "tls must be required or opportunistic, got {other:?}"
                 )));
@@ -242,6 +247,7 @@ mod tests {
             ("mail.example.com:587", "scheme"),
             ("http://mail.example.com", "smtp or smtps"),
             ("smtp://h?tls=require", "required or opportunistic"),
+            ("smtps://h?tls=opportunistic", "drop the tls parameter"),
             ("smtp://h?tls=required&tls=required", "twice"),
             ("smtp://h?timeout=5", "unknown parameter"),
             ("smtp://ann@h?tls=required", "needs a password"),
