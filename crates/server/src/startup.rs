@@ -118,10 +118,22 @@ impl Externals {
         } else {
             Arc::new(partneros_web_fetch::NoScraping)
         };
-        let mailer = Arc::new(partneros_mail::FileMailer::new(
-            &config.mail.dir,
-            config.mail.from.clone(),
-        ));
+        let mailer: Arc<dyn Mailer> = match &config.mail.smtp {
+            Some(settings) => Arc::new(
+                partneros_mail::SmtpMailer::new(settings, config.mail.from.clone()).map_err(
+                    |e| match e {
+                        partneros_mail::SmtpSetupError::CaFile { .. } => {
+                            anyhow::anyhow!("SMTP_CA_FILE: {e}")
+                        }
+                        _ => anyhow::anyhow!("SMTP_URL: {e}"),
+                    },
+                )?,
+            ),
+            None => Arc::new(partneros_mail::FileMailer::new(
+                &config.mail.dir,
+                config.mail.from.clone(),
+            )),
+        };
         let webhooks = Arc::new(partneros_webhooks::HttpWebhookSender::new(
             &partneros_webhooks::WebhookSenderConfig {
                 allow_http: config.outbound.webhooks.allow_http,
@@ -449,6 +461,27 @@ pub async fn first_account(config: &Config, state: &AppState) -> anyhow::Result<
     Ok(())
 }
 
+/// Where outgoing mail goes: the SMTP server (never its password), or files.
+fn log_mail_destination(config: &Config) {
+    match &config.mail.smtp {
+        Some(smtp) => tracing::info!(
+            server = %smtp.server(),
+            security = ?smtp.security,
+            authenticated = smtp.credentials.is_some(),
+            from = %config.mail.from,
+            "mail goes out through SMTP"
+        ),
+        None if config.mode == Mode::Production => tracing::warn!(
+            dir = %config.mail.dir.display(),
+            "SMTP_URL is not set: mail is written to .eml files, not sent"
+        ),
+        None => tracing::info!(
+            dir = %config.mail.dir.display(),
+            "SMTP_URL is not set: mail is written to .eml files"
+        ),
+    }
+}
+
 /// The whole start: database, migrations (development), services, first account, server.
 pub async fn start(config: &Config) -> anyhow::Result<Application> {
     let url = crate::database::resolve(config).await?;
@@ -472,6 +505,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
             "TURNSTILE_SECRET_KEY is not set: public application forms are not protected by a captcha"
         );
     }
+    log_mail_destination(config);
     if config.mode == Mode::Production
         && config.metrics.addr.is_none()
         && config.metrics.token.is_none()
@@ -513,4 +547,81 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
         "serving"
     );
     Ok(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Vars;
+    use partneros_domain::organizations::mail::OutgoingMail;
+    use partneros_test_support::{SmtpServer, SmtpTls};
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let vars = Vars(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        Config::from_vars(&vars).unwrap()
+    }
+
+    fn mail() -> OutgoingMail {
+        OutgoingMail {
+            to: "ann@example.com".into(),
+            subject: "You are invited".into(),
+            text: "text".into(),
+            html: "<p>html</p>".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn mail_config_with_smtp_url_sends_through_the_smtp_server() {
+        let server = SmtpServer::builder()
+            .tls(SmtpTls::StartTls)
+            .credentials("relay", "s3cret")
+            .start()
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, server.ca_pem()).unwrap();
+        let externals = Externals::from_config(&config(&[
+            ("SMTP_URL", &server.url_with_credentials("relay", "s3cret")),
+            ("SMTP_CA_FILE", &ca.to_string_lossy()),
+            ("MAIL_FROM", "Acme Partners <partners@acme.example>"),
+            ("MAIL_DIR", &dir.path().join("mail").to_string_lossy()),
+        ]))
+        .unwrap();
+
+        externals.mailer.send(mail()).await.unwrap();
+
+        let received = server.messages();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].from, "partners@acme.example");
+        assert!(received[0].tls);
+        assert!(!dir.path().join("mail").exists(), "no file written");
+    }
+
+    #[tokio::test]
+    async fn mail_config_without_smtp_url_writes_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let externals =
+            Externals::from_config(&config(&[("MAIL_DIR", &dir.path().to_string_lossy())]))
+                .unwrap();
+        externals.mailer.send(mail()).await.unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn mail_config_with_an_unreadable_ca_file_stops_the_start_naming_it() {
+        let err = Externals::from_config(&config(&[
+            ("SMTP_URL", "smtps://relay:hunter2@smtp.example.com"),
+            ("SMTP_CA_FILE", "/nonexistent/smtp-ca.pem"),
+        ]))
+        .err()
+        .unwrap();
+        let shown = format!("{err:#}");
+        assert!(shown.starts_with("SMTP_CA_FILE: "), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 }

@@ -88,7 +88,7 @@ impl Config {
         let llm = adapters::llm(vars)?;
         let auth = AuthConfig::from_vars(vars, mode == Mode::Development)?;
         let analysis = AnalysisConfig::from_vars(vars)?;
-        let mail = MailConfig::from_vars(vars, &http.public_base_url)?;
+        let mail = MailConfig::from_vars(vars, &http.public_base_url, prod)?;
         let metrics = MetricsConfig::from_vars(vars)?;
         let outbound = OutboundConfig::from_vars(vars, mode == Mode::Development)?;
         Ok(Config {

@@ -609,8 +609,11 @@ async fn two_relays_and_two_sender_pools_deliver_each_event_once() {
         }
     });
     const N: usize = 24;
+    let names: Vec<String> = (0..N).map(|i| format!("Twice {i}")).collect();
     futures::future::join_all(
-        (0..N).map(|i| app.create_partner(&owner.token, &format!("Twice {i}"), None)),
+        names
+            .iter()
+            .map(|n| app.create_partner(&owner.token, n, None)),
     )
     .await;
     eventually("every event delivered", || async {
