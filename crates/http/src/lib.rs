@@ -151,6 +151,8 @@ pub fn app(
         .configure(routes::hosted_form::configure)
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(middleware::observe))
+        // Outermost, so that it also sees the error bodies `observe` puts in.
+        .wrap(actix_web::middleware::from_fn(browser::deny_framing))
 }
 
 /// The metrics listener's application (`METRICS_ADDR`): `GET /metrics` only, for requests that
