@@ -160,8 +160,11 @@ pub fn app(
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .configure(routes::hosted_form::configure)
+        .service(routes::embed::embed_script)
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(middleware::observe))
+        // Outermost, so that it also sees the error bodies `observe` puts in.
+        .wrap(actix_web::middleware::from_fn(browser::deny_framing))
 }
 
 /// The metrics listener's application (`METRICS_ADDR`): `GET /metrics` only, for requests that

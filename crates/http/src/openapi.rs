@@ -82,7 +82,8 @@ When both are sent, the header wins.
 - Browsers (CORS): the public application endpoints (`GET /api/partners/applications/public/{slug}`, `POST /api/partners/applications/submit`) answer any origin, without credentials; \
 every other `/api` route answers the service's own origin and those in `CORS_ALLOWED_ORIGINS`, with credentials. \
 A change (`POST`, `PUT`, `PATCH`, `DELETE`) authenticated by the `session_token` cookie whose `Origin` (else `Sec-Fetch-Site`) says another origin sent it gets 403 `forbidden`; \
-so do sign-up, sign-in and accepting an invitation with such an `Origin`. Requests with `Authorization: Bearer` are not affected.
+so do sign-up, sign-in and accepting an invitation with such an `Origin`. Requests with `Authorization: Bearer` are not affected. \
+No response may be framed by another origin (`X-Frame-Options: DENY`, `frame-ancestors 'none'`) except the hosted form `/apply/{slug}`, which `/embed.js` frames.
 - Invitation tokens are returned once to the inviting admin and emitted in the `invitation_created` outbox event for delivery.
 - Analysis: enrichments are cached 7 days per normalized domain and enricher, shared across organizations (an unreadable site for 1 hour); one analysis per domain runs at a time across instances, others wait up to 150 s (then 503). An analysis sets `tier` from the fit score with `tierSource: auto` unless the tier was set by hand. The ideal partner profile is read by internal roles and replaced (`PUT`) by owners and admins.",
         version = "0.1.0"
@@ -95,7 +96,10 @@ so do sign-up, sign-in and accepting an invitation with such an `Origin`. Reques
         (name = "api-keys", description = "Organization API keys (owners and admins)"),
         (name = "partners", description = "Partner records"),
         (name = "applications", description = "Application forms, affiliate links, submissions and banners"),
-        (name = "public", description = "The public side of application forms (no authentication)"),
+        (name = "public", description = "The public side of application forms (no authentication). \
+On the customer's own site, a form is either embedded with `<script src=\"{service}/embed.js\" data-form=\"{slug}\" async></script>` \
+(an iframe of the hosted page `/apply/{slug}`, kept as tall as its content; optional `data-ref`, `data-title`, `data-height`), \
+or built by the site itself from `GET .../public/{slug}` and posted as JSON to `POST .../submit` (both allow any origin, without credentials)."),
         (name = "legal-templates", description = "Legal agreement templates prepared in Docuseal"),
         (name = "webhooks", description = "Webhook endpoints (owners and admins), their delivery logs, and the events they receive (see the `webhooks` section)"),
         (name = "operations", description = "Health and metrics"),

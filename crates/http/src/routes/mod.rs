@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod api_keys;
 pub mod applications;
 pub mod auth;
+pub mod embed;
 pub mod hosted_form;
 pub mod legal_templates;
 pub mod ops;

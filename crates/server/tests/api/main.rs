@@ -8,6 +8,7 @@ mod auth;
 mod banners;
 mod browser_security;
 mod cases;
+mod embed;
 mod helpers;
 mod legal_templates;
 mod organizations;
