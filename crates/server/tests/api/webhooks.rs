@@ -129,7 +129,7 @@ async fn receiver(status: u16) -> MockServer {
 
 #[tokio::test]
 async fn events_arrive_signed_in_order_and_match_the_documented_schemas() {
-    let server = receiver(204).await;
+    let server = receiver(202).await;
     let app = app_for(
         vec![*server.address()],
         vec![Duration::from_millis(50)],
@@ -211,7 +211,7 @@ async fn events_arrive_signed_in_order_and_match_the_documented_schemas() {
     for d in &log {
         assert_eq!(d["status"], "succeeded");
         assert_eq!(d["attempts"], 1);
-        assert_eq!(d["log"][0]["statusCode"], 204);
+        assert_eq!(d["log"][0]["statusCode"], 202);
         assert_eq!(d["log"][0]["response"], "thanks");
         assert!(
             got.iter()
