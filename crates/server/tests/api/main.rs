@@ -11,6 +11,7 @@ mod cases;
 mod embed;
 mod helpers;
 mod legal_templates;
+mod mail_delivery;
 mod organizations;
 mod partner_access;
 mod partner_validation;
