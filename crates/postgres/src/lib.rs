@@ -19,6 +19,7 @@ mod partners;
 mod pool;
 mod rate_limits;
 pub mod schema;
+mod user_tokens;
 
 pub use analysis::JOB_ATTEMPTS;
 pub use connection::{ConnectOptions, SslMode};

@@ -7,18 +7,22 @@ use anyhow::Context;
 use partneros_domain::analysis::model::LanguageModel;
 use partneros_domain::analysis::service::{AnalysisService, AnalysisSettings};
 use partneros_domain::analysis::site::WebScraper;
+use partneros_domain::applications::notice::SubmissionNotifier;
 use partneros_domain::applications::ports::Captcha;
 use partneros_domain::applications::service::ApplicationService;
 use partneros_domain::banners::ports::ObjectStore;
 use partneros_domain::banners::service::BannerService;
+use partneros_domain::identity::account::AccountService;
 use partneros_domain::identity::api_keys::ApiKeyService;
 use partneros_domain::identity::auth::{AuthService, FirstAccount};
+use partneros_domain::identity::mail::AccountMail;
 use partneros_domain::identity::password::Password;
 use partneros_domain::legal::ports::ESignature;
 use partneros_domain::legal::service::LegalTemplateService;
 use partneros_domain::organizations::invitations::InvitationDelivery;
-use partneros_domain::organizations::mail::{MailLinks, Mailer};
+use partneros_domain::organizations::mail::Mailer;
 use partneros_domain::organizations::service::OrganizationService;
+use partneros_domain::outbox::EventHandler;
 use partneros_domain::partners::service::PartnerService;
 use partneros_domain::shared::clock::{Clock, SystemClock};
 use partneros_domain::shared::values::Email;
@@ -42,6 +46,34 @@ pub struct Application {
 pub struct Services {
     pub database: Database,
     pub state: AppState,
+    /// The outbox relay's mail handlers (invitations, account mail, submission notices).
+    pub mail_handlers: Vec<Arc<dyn EventHandler>>,
+}
+
+/// The relay's handlers of the events that send mail; each mints its token (if any) as it
+/// sends.
+pub fn mail_handlers(
+    config: &Config,
+    db: &Arc<Database>,
+    mailer: &Arc<dyn Mailer>,
+    clock: &Arc<dyn Clock>,
+) -> Vec<Arc<dyn EventHandler>> {
+    let links = config.mail.links();
+    vec![
+        Arc::new(InvitationDelivery::new(
+            mailer.clone(),
+            db.clone(),
+            links.clone(),
+            clock.clone(),
+        )),
+        Arc::new(AccountMail::new(
+            db.clone(),
+            mailer.clone(),
+            links.clone(),
+            clock.clone(),
+        )),
+        Arc::new(SubmissionNotifier::new(db.clone(), mailer.clone(), links)),
+    ]
 }
 
 /// External services; tests replace them with fakes of the real protocols.
@@ -55,7 +87,7 @@ pub struct Externals {
     pub scraper: Arc<dyn WebScraper>,
     /// The language model; `None` means the heuristic enricher.
     pub model: Option<Arc<dyn LanguageModel>>,
-    /// Outgoing mail (invitations).
+    /// Outgoing mail (invitations, account mail, notices), sent by the outbox relay.
     pub mailer: Arc<dyn Mailer>,
 }
 
@@ -148,22 +180,18 @@ pub fn services(
         config.auth.signup_enabled,
         config.auth.limits,
     );
-    let delivery = Arc::new(InvitationDelivery::new(
-        externals.mailer,
-        db.clone(),
-        MailLinks {
-            accept_invitation: config.mail.invitation_url.clone(),
-        },
-    ));
-    let organizations = OrganizationService::new(
+    let accounts = AccountService::new(
         db.clone(),
         db.clone(),
-        hasher,
-        delivery.clone(),
+        hasher.clone(),
+        db.clone(),
         clock.clone(),
+        config.auth.limits,
     );
+    let mail_handlers = mail_handlers(config, &db, &externals.mailer, &clock);
+    let organizations = OrganizationService::new(db.clone(), db.clone(), hasher, clock.clone());
     let api_keys = ApiKeyService::new(db.clone(), clock.clone());
-    let partners = PartnerService::new(db.clone(), delivery.clone(), clock.clone());
+    let partners = PartnerService::new(db.clone(), clock.clone());
     let analysis = AnalysisService::new(
         db.clone(),
         db.clone(),
@@ -187,7 +215,6 @@ pub fn services(
     let applications = ApplicationService::new(
         db.clone(),
         db.clone(),
-        delivery,
         externals.captcha,
         config.turnstile.site_key.clone(),
         clock.clone(),
@@ -204,6 +231,7 @@ pub fn services(
     });
     let state = AppState {
         auth: Arc::new(auth),
+        accounts: Arc::new(accounts),
         organizations: Arc::new(organizations),
         api_keys: Arc::new(api_keys),
         partners: Arc::new(partners),
@@ -222,7 +250,11 @@ pub fn services(
             metrics: api_listener_metrics(config),
         },
     };
-    Ok(Services { database, state })
+    Ok(Services {
+        database,
+        state,
+        mail_handlers,
+    })
 }
 
 /// The service's own origin, then `CORS_ALLOWED_ORIGINS`.
@@ -285,7 +317,8 @@ impl Application {
             .listen(listener)?;
         server = server.workers(config.http.workers());
         let metrics = metrics_server(config, &state)?;
-        let workers = crate::workers::Workers::start(
+        let mut workers = crate::workers::Workers::default();
+        workers.start(
             state.analysis.clone(),
             config.analysis.workers,
             config.analysis.poll,

@@ -14,3 +14,4 @@ mod organizations;
 mod partners;
 mod rate_limits;
 mod session_membership;
+mod user_tokens;

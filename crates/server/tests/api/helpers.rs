@@ -175,6 +175,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.auth.limits = partneros_domain::identity::auth::AuthLimits {
         sign_ins_per_address: 100_000,
         sign_ups_per_address: 100_000,
+        password_resets_per_address: 100_000,
     };
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),

@@ -269,6 +269,7 @@ async fn password_endpoints_are_limited_per_address_and_ipv6_by_its_64() {
             c.auth.limits = AuthLimits {
                 sign_ins_per_address: 3,
                 sign_ups_per_address: 2,
+                password_resets_per_address: 2,
             }
         }),
         ..Default::default()
