@@ -9,14 +9,23 @@
 //! browsers ignore the attribute. So an unsafe request authenticated by the cookie must come from
 //! a trusted origin. A request with `Authorization` carries a credential that a foreign page
 //! cannot have, and is left alone.
+//!
+//! Framing: no page of another origin may frame a response (clickjacking: the invitation page
+//! and `/docs` take passwords and tokens), except the hosted application form, which the embed
+//! (`/embed.js`) frames on the customer's own site.
 
 use crate::error::ApiError;
 use crate::middleware::REQUEST_ID;
 use crate::state::AppState;
 use actix_cors::Cors;
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, ORIGIN, RETRY_AFTER};
+use actix_web::http::header::{
+    AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, HeaderName, HeaderValue, ORIGIN,
+    RETRY_AFTER, X_FRAME_OPTIONS,
+};
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 use partneros_domain::shared::error::ErrorKind;
 
@@ -59,6 +68,42 @@ pub(crate) fn trusted_cors(trusted_origins: &[String]) -> Cors {
         .iter()
         .fold(cors, |cors, origin| cors.allowed_origin(origin))
 }
+
+/// Put into a response's extensions by a handler whose page any origin may frame.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frameable;
+
+/// Forbids framing every response that is not [`Frameable`]: `X-Frame-Options: DENY` for old
+/// browsers, and `frame-ancestors 'none'` in the Content-Security-Policy (added to the
+/// response's own policy when it has one that says nothing about framing).
+pub async fn deny_framing(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    if res.response().extensions().get::<Frameable>().is_some() {
+        return Ok(res);
+    }
+    let headers = res.headers_mut();
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let csp = match headers.get(CONTENT_SECURITY_POLICY) {
+        None => Some(HeaderValue::from_static(DENY_FRAMING_POLICY)),
+        Some(own) => own
+            .to_str()
+            .ok()
+            .filter(|own| !own.contains("frame-ancestors"))
+            .and_then(|own| {
+                let own = own.trim_end().trim_end_matches(';');
+                HeaderValue::from_str(&format!("{own}; {DENY_FRAMING_POLICY}")).ok()
+            }),
+    };
+    if let Some(csp) = csp {
+        headers.insert(CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(res)
+}
+
+const DENY_FRAMING_POLICY: &str = "frame-ancestors 'none'";
 
 /// Refuses an unsafe request authenticated by the session cookie that a browser sent from a
 /// page of another origin (403 `forbidden`), before its body is read.
@@ -138,6 +183,63 @@ mod tests {
 
     fn refused(req: TestRequest) -> bool {
         refuse_cross_origin(&req.to_http_request()).is_err()
+    }
+
+    #[actix_web::test]
+    async fn only_frameable_responses_may_be_framed() {
+        use actix_web::{App, HttpResponse, test as web_test};
+        let app = web_test::init_service(
+            App::new()
+                .route("/json", web::get().to(HttpResponse::Ok))
+                .route(
+                    "/page",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .insert_header((CONTENT_SECURITY_POLICY, "default-src 'none';"))
+                            .finish()
+                    }),
+                )
+                .route(
+                    "/form",
+                    web::get().to(|| async {
+                        let mut res = HttpResponse::Ok()
+                            .insert_header((CONTENT_SECURITY_POLICY, "frame-ancestors *"))
+                            .finish();
+                        res.extensions_mut().insert(Frameable);
+                        res
+                    }),
+                )
+                .wrap(actix_web::middleware::from_fn(deny_framing)),
+        )
+        .await;
+        let headers = |path: &'static str| {
+            let req = web_test::TestRequest::get().uri(path).to_request();
+            let app = &app;
+            async move { web_test::call_service(app, req).await.headers().clone() }
+        };
+        let get = |h: &actix_web::http::header::HeaderMap, name| {
+            h.get(name)
+                .map(|v: &HeaderValue| v.to_str().unwrap().to_owned())
+        };
+
+        let json = headers("/json").await;
+        assert_eq!(get(&json, X_FRAME_OPTIONS).as_deref(), Some("DENY"));
+        assert_eq!(
+            get(&json, CONTENT_SECURITY_POLICY).as_deref(),
+            Some("frame-ancestors 'none'")
+        );
+        let page = headers("/page").await;
+        assert_eq!(get(&page, X_FRAME_OPTIONS).as_deref(), Some("DENY"));
+        assert_eq!(
+            get(&page, CONTENT_SECURITY_POLICY).as_deref(),
+            Some("default-src 'none'; frame-ancestors 'none'")
+        );
+        let form = headers("/form").await;
+        assert_eq!(get(&form, X_FRAME_OPTIONS), None);
+        assert_eq!(
+            get(&form, CONTENT_SECURITY_POLICY).as_deref(),
+            Some("frame-ancestors *")
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod multipart;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod webhook_catalogue;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -84,6 +85,9 @@ where
             .service(organizations::list_organizations)
             .service(api_keys::create_api_key)
             .service(api_keys::list_api_keys)
+            .service(webhooks::event_types)
+            .service(webhooks::create_endpoint)
+            .service(webhooks::list_endpoints)
             .service(partners::list_partners)
             .service(partners::create_partner)
             .service(analysis::get_ideal_profile)
@@ -112,6 +116,13 @@ where
             .service(applications::list_submissions)
             .service(legal_templates::get_template)
             .service(legal_templates::delete_template)
+            .service(webhooks::get_endpoint)
+            .service(webhooks::update_endpoint)
+            .service(webhooks::delete_endpoint)
+            .service(webhooks::rotate_secret)
+            .service(webhooks::list_deliveries)
+            .service(webhooks::get_delivery)
+            .service(webhooks::redeliver)
             .wrap(browser::trusted_cors(trusted_origins)),
     )
     .service(ops::healthz)
@@ -153,8 +164,11 @@ pub fn app(
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .configure(routes::hosted_form::configure)
+        .service(routes::embed::embed_script)
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(middleware::observe))
+        // Outermost, so that it also sees the error bodies `observe` puts in.
+        .wrap(actix_web::middleware::from_fn(browser::deny_framing))
 }
 
 /// The metrics listener's application (`METRICS_ADDR`): `GET /metrics` only, for requests that

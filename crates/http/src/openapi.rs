@@ -1,6 +1,7 @@
 //! The OpenAPI document; paths and schemas are collected from the handlers.
 
 use crate::error::ErrorBody;
+pub use crate::webhook_catalogue::{WebhooksSection, webhook_catalogue};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
@@ -81,7 +82,8 @@ When both are sent, the header wins.
 - Browsers (CORS): the public application endpoints (`GET /api/partners/applications/public/{slug}`, `POST /api/partners/applications/submit`) answer any origin, without credentials; \
 every other `/api` route answers the service's own origin and those in `CORS_ALLOWED_ORIGINS`, with credentials. \
 A change (`POST`, `PUT`, `PATCH`, `DELETE`) authenticated by the `session_token` cookie whose `Origin` (else `Sec-Fetch-Site`) says another origin sent it gets 403 `forbidden`; \
-so do sign-up, sign-in and accepting an invitation with such an `Origin`. Requests with `Authorization: Bearer` are not affected.
+so do sign-up, sign-in and accepting an invitation with such an `Origin`. Requests with `Authorization: Bearer` are not affected. \
+No response may be framed by another origin (`X-Frame-Options: DENY`, `frame-ancestors 'none'`) except the hosted form `/apply/{slug}`, which `/embed.js` frames.
 - Mail (invitations, email verification, password reset, new-submission notices) is sent by the outbox relay after the change that asks for it is committed, and retried with back-off when sending fails. \
 A mailed link's single-use token is minted when its mail is sent and exists only in that mail: no answer, outbox event or log carries it, and the database keeps its SHA-256 only. \
 A mail sent again (a resend, or a retry) carries a new token, so only the newest mail's link works.
@@ -90,7 +92,7 @@ A used, expired or unknown verification or password reset token gets 400 `invali
 - Analysis: enrichments are cached 7 days per normalized domain and enricher, shared across organizations (an unreadable site for 1 hour); one analysis per domain runs at a time across instances, others wait up to 150 s (then 503). An analysis sets `tier` from the fit score with `tierSource: auto` unless the tier was set by hand. The ideal partner profile is read by internal roles and replaced (`PUT`) by owners and admins.",
         version = "0.1.0"
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &WebhooksSection),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sessions"),
         (name = "organizations", description = "Organizations"),
@@ -98,8 +100,12 @@ A used, expired or unknown verification or password reset token gets 400 `invali
         (name = "api-keys", description = "Organization API keys (owners and admins)"),
         (name = "partners", description = "Partner records"),
         (name = "applications", description = "Application forms, affiliate links, submissions and banners"),
-        (name = "public", description = "The public side of application forms (no authentication)"),
+        (name = "public", description = "The public side of application forms (no authentication). \
+On the customer's own site, a form is either embedded with `<script src=\"{service}/embed.js\" data-form=\"{slug}\" async></script>` \
+(an iframe of the hosted page `/apply/{slug}`, kept as tall as its content; optional `data-ref`, `data-title`, `data-height`), \
+or built by the site itself from `GET .../public/{slug}` and posted as JSON to `POST .../submit` (both allow any origin, without credentials)."),
         (name = "legal-templates", description = "Legal agreement templates prepared in Docuseal"),
+        (name = "webhooks", description = "Webhook endpoints (owners and admins), their delivery logs, and the events they receive (see the `webhooks` section)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

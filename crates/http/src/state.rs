@@ -11,6 +11,7 @@ use partneros_domain::organizations::service::OrganizationService;
 use partneros_domain::partners::service::PartnerService;
 use partneros_domain::shared::health::HealthCheck;
 use partneros_domain::shared::secret::Secret;
+use partneros_domain::webhooks::service::WebhookService;
 use std::sync::Arc;
 
 /// Transport settings.
@@ -56,6 +57,7 @@ pub struct AppState {
     pub legal_templates: Arc<LegalTemplateService>,
     pub applications: Arc<ApplicationService>,
     pub banners: Arc<BannerService>,
+    pub webhooks: Arc<WebhookService>,
     pub health: Arc<dyn HealthCheck>,
     pub metrics: Option<MetricsRenderer>,
     pub settings: HttpSettings,

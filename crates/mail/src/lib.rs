@@ -1,5 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod smtp;
+mod smtp_settings;
+
+pub use smtp::SmtpMailer;
+pub use smtp_settings::{SmtpSecurity, SmtpSettings, SmtpSetupError};
+
 use async_trait::async_trait;
 use lettre::message::MultiPart;
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};

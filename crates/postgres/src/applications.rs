@@ -536,6 +536,20 @@ impl ApplicationStore for Database {
                     .returning(SubmissionRow::as_returning())
                     .get_result(conn)
                     .await?;
+                record_event(
+                    conn,
+                    Some(record.organization_id),
+                    partneros_domain::outbox::EventType::ApplicationApproved,
+                    submission,
+                    serde_json::json!({
+                        "submissionId": submission,
+                        "applicationId": updated.application_id,
+                        "partnerId": partner.id,
+                        "reviewedBy": reviewer,
+                    }),
+                    record.now,
+                )
+                .await?;
                 let submission = updated.into_domain().map_err(TxError::Store)?;
                 Ok(ReviewOutcome::Done((submission, partner, invitation)))
             })
@@ -611,23 +625,43 @@ impl ApplicationStore for Database {
     ) -> Result<ReviewOutcome<Submission>, StoreError> {
         let mut conn = self.conn().await?;
         let org = organization.as_uuid();
-        let updated: Option<SubmissionRow> = diesel::update(
-            submissions::table
-                .filter(submissions::organization_id.eq(org))
-                .filter(submissions::id.eq(submission))
-                .filter(submissions::status.eq(SubmissionStatus::Pending.as_str())),
-        )
-        .set((
-            submissions::status.eq(SubmissionStatus::Rejected.as_str()),
-            submissions::reject_reason.eq(reason),
-            submissions::reviewed_by.eq(reviewer.map(|u| u.as_uuid())),
-            submissions::reviewed_at.eq(now),
-        ))
-        .returning(SubmissionRow::as_returning())
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .store()?;
+        let updated: Option<SubmissionRow> = conn
+            .transaction::<_, TxError, _>(async move |conn| {
+                let updated: Option<SubmissionRow> = diesel::update(
+                    submissions::table
+                        .filter(submissions::organization_id.eq(org))
+                        .filter(submissions::id.eq(submission))
+                        .filter(submissions::status.eq(SubmissionStatus::Pending.as_str())),
+                )
+                .set((
+                    submissions::status.eq(SubmissionStatus::Rejected.as_str()),
+                    submissions::reject_reason.eq(&reason),
+                    submissions::reviewed_by.eq(reviewer.map(|u| u.as_uuid())),
+                    submissions::reviewed_at.eq(now),
+                ))
+                .returning(SubmissionRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+                if let Some(row) = &updated {
+                    record_event(
+                        conn,
+                        Some(organization),
+                        partneros_domain::outbox::EventType::ApplicationRejected,
+                        submission,
+                        serde_json::json!({
+                            "submissionId": submission,
+                            "applicationId": row.application_id,
+                            "reason": reason,
+                            "reviewedBy": reviewer,
+                        }),
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(updated)
+            })
+            .await?;
         if let Some(row) = updated {
             return Ok(ReviewOutcome::Done(row.into_domain()?));
         }

@@ -20,6 +20,7 @@ mod pool;
 mod rate_limits;
 pub mod schema;
 mod user_tokens;
+mod webhooks;
 
 pub use analysis::JOB_ATTEMPTS;
 pub use connection::{ConnectOptions, SslMode};

@@ -466,6 +466,21 @@ impl OrganizationStore for Database {
                             })
                             .execute(conn)
                             .await?;
+                        crate::models::record_event(
+                            conn,
+                            Some(OrganizationId::from_uuid(inv.organization_id)),
+                            partneros_domain::outbox::EventType::MemberJoined,
+                            user_id,
+                            serde_json::json!({
+                                "userId": user_id,
+                                "email": inv.email,
+                                "role": invited.as_str(),
+                                "partnerId": inv.partner_id,
+                                "invitationId": inv.id,
+                            }),
+                            now,
+                        )
+                        .await?;
                     }
                     Some(current) => {
                         let current = parse_role(&current).map_err(TxError::Store)?;

@@ -123,17 +123,18 @@ impl OutboxStore for Database {
     async fn reschedule(
         &self,
         event: &PendingEvent,
-        at: DateTime<Utc>,
+        after: Duration,
         error: &str,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         diesel::sql_query(
-            "UPDATE events SET next_attempt_at = $3, leased_until = NULL, last_error = $4 \
+            "UPDATE events SET next_attempt_at = now() + make_interval(secs => $3), \
+                 leased_until = NULL, last_error = $4 \
              WHERE id = $1 AND attempts = $2 AND published_at IS NULL",
         )
         .bind::<SqlUuid, _>(event.id.as_uuid())
         .bind::<Integer, _>(event.attempt)
-        .bind::<Timestamptz, _>(at)
+        .bind::<Double, _>(secs(after))
         .bind::<Text, _>(error)
         .execute(&mut conn)
         .await

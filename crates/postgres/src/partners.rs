@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use partneros_domain::identity::role::Role;
 use partneros_domain::organizations::model::Invitation;
+use partneros_domain::outbox::EventType;
 use partneros_domain::partners::model::{Partner, PartnerCursor, PartnerFilter, PartnerPatch};
 use partneros_domain::partners::ports::{NewPartnerRecord, PartnerStore};
 use partneros_domain::shared::error::StoreError;
@@ -203,7 +204,7 @@ pub(crate) async fn insert_partner_record(
     record_event(
         conn,
         Some(record.organization_id),
-        partneros_domain::outbox::EventType::PartnerCreated,
+        EventType::PartnerCreated,
         row.id,
         serde_json::json!({
             "partnerId": row.id,
@@ -309,6 +310,7 @@ impl PartnerStore for Database {
             .clone()
             .flatten()
             .map(|d| d.as_str().to_owned());
+        let changed = patch.fields();
         let updated = conn
             .transaction::<_, TxError, _>(async move |conn| {
                 // A new domain queues a background analysis in the same transaction.
@@ -341,6 +343,20 @@ impl PartnerStore for Database {
                 {
                     crate::analysis::enqueue_analysis(conn, org, id.as_uuid(), now).await?;
                 }
+                record_event(
+                    conn,
+                    Some(organization),
+                    EventType::PartnerUpdated,
+                    row.id,
+                    serde_json::json!({
+                        "partnerId": row.id,
+                        "name": row.name,
+                        "domain": row.domain,
+                        "changedFields": changed,
+                    }),
+                    now,
+                )
+                .await?;
                 let contact = primary_contact(conn, org, id.as_uuid()).await?;
                 Ok(Some((row, contact)))
             })
@@ -357,14 +373,26 @@ impl PartnerStore for Database {
         let org = organization.as_uuid();
         let deleted = conn
             .transaction::<_, TxError, _>(async move |conn| {
-                let n = diesel::delete(
+                let gone: Option<(String, Option<String>)> = diesel::delete(
                     partners::table
                         .filter(partners::organization_id.eq(org))
                         .filter(partners::id.eq(id.as_uuid())),
                 )
-                .execute(conn)
-                .await?;
-                if n == 1 {
+                .returning((partners::name, partners::domain))
+                .get_result(conn)
+                .await
+                .optional()?;
+                let n = usize::from(gone.is_some());
+                if let Some((name, domain)) = gone {
+                    record_event(
+                        conn,
+                        Some(organization),
+                        EventType::PartnerDeleted,
+                        id.as_uuid(),
+                        serde_json::json!({"partnerId": id, "name": name, "domain": domain}),
+                        chrono::Utc::now(),
+                    )
+                    .await?;
                     // The partner's portal accounts lose their access with the record.
                     diesel::delete(
                         members::table

@@ -22,10 +22,14 @@ use partneros_domain::legal::service::LegalTemplateService;
 use partneros_domain::organizations::invitations::InvitationDelivery;
 use partneros_domain::organizations::mail::Mailer;
 use partneros_domain::organizations::service::OrganizationService;
-use partneros_domain::outbox::EventHandler;
+use partneros_domain::outbox::{EventHandler, Relay};
 use partneros_domain::partners::service::PartnerService;
 use partneros_domain::shared::clock::{Clock, SystemClock};
 use partneros_domain::shared::values::Email;
+use partneros_domain::webhooks::notice::EndpointDisabledNotice;
+use partneros_domain::webhooks::sender::WebhookSender;
+use partneros_domain::webhooks::service::WebhookService;
+use partneros_domain::webhooks::worker::WebhookWorker;
 use partneros_http::{AppState, HttpSettings, MetricsAccess};
 use partneros_postgres::{Database, PoolConfig};
 use std::net::TcpListener;
@@ -40,40 +44,18 @@ pub struct Application {
     workers: crate::workers::Workers,
     pub database: Database,
     pub state: AppState,
+    pub relay: Arc<Relay>,
+    pub webhook_worker: Arc<WebhookWorker>,
 }
 
 /// Everything built from the configuration, before binding.
 pub struct Services {
     pub database: Database,
     pub state: AppState,
-    /// The outbox relay's mail handlers (invitations, account mail, submission notices).
-    pub mail_handlers: Vec<Arc<dyn EventHandler>>,
-}
-
-/// The relay's handlers of the events that send mail; each mints its token (if any) as it
-/// sends.
-pub fn mail_handlers(
-    config: &Config,
-    db: &Arc<Database>,
-    mailer: &Arc<dyn Mailer>,
-    clock: &Arc<dyn Clock>,
-) -> Vec<Arc<dyn EventHandler>> {
-    let links = config.mail.links();
-    vec![
-        Arc::new(InvitationDelivery::new(
-            mailer.clone(),
-            db.clone(),
-            links.clone(),
-            clock.clone(),
-        )),
-        Arc::new(AccountMail::new(
-            db.clone(),
-            mailer.clone(),
-            links.clone(),
-            clock.clone(),
-        )),
-        Arc::new(SubmissionNotifier::new(db.clone(), mailer.clone(), links)),
-    ]
+    /// Publishes the outbox.
+    pub relay: Arc<Relay>,
+    /// Sends webhook deliveries.
+    pub webhook_worker: Arc<WebhookWorker>,
 }
 
 /// External services; tests replace them with fakes of the real protocols.
@@ -89,6 +71,8 @@ pub struct Externals {
     pub model: Option<Arc<dyn LanguageModel>>,
     /// Outgoing mail (invitations, account mail, notices), sent by the outbox relay.
     pub mailer: Arc<dyn Mailer>,
+    /// Webhook deliveries, behind the SSRF guard.
+    pub webhooks: Arc<dyn WebhookSender>,
 }
 
 impl Externals {
@@ -137,9 +121,27 @@ impl Externals {
         } else {
             Arc::new(partneros_web_fetch::NoScraping)
         };
-        let mailer = Arc::new(partneros_mail::FileMailer::new(
-            &config.mail.dir,
-            config.mail.from.clone(),
+        let mailer: Arc<dyn Mailer> = match &config.mail.smtp {
+            Some(settings) => Arc::new(
+                partneros_mail::SmtpMailer::new(settings, config.mail.from.clone()).map_err(
+                    |e| match e {
+                        partneros_mail::SmtpSetupError::CaFile { .. } => {
+                            anyhow::anyhow!("SMTP_CA_FILE: {e}")
+                        }
+                        _ => anyhow::anyhow!("SMTP_URL: {e}"),
+                    },
+                )?,
+            ),
+            None => Arc::new(partneros_mail::FileMailer::new(
+                &config.mail.dir,
+                config.mail.from.clone(),
+            )),
+        };
+        let webhooks = Arc::new(partneros_webhooks::HttpWebhookSender::new(
+            &partneros_webhooks::WebhookSenderConfig {
+                allow_http: config.outbound.webhooks.allow_http,
+                ..partneros_webhooks::WebhookSenderConfig::default()
+            },
         ));
         Ok(Self {
             esign,
@@ -149,6 +151,7 @@ impl Externals {
             scraper,
             model,
             mailer,
+            webhooks,
         })
     }
 }
@@ -180,6 +183,27 @@ pub fn services(
         config.auth.signup_enabled,
         config.auth.limits,
     );
+    let mailer = externals.mailer;
+    let relay = Arc::new(Relay::new(
+        db.clone(),
+        event_handlers(config, &db, &mailer, &clock),
+        config.outbound.relay.clone(),
+    ));
+    let webhook_worker = Arc::new(WebhookWorker::new(
+        db.clone(),
+        externals.webhooks.clone(),
+        clock.clone(),
+        config.outbound.webhooks.clone(),
+        config.outbound.webhook_batch,
+        // Longer than any attempt (the sender's total timeout is 15 s).
+        std::time::Duration::from_secs(60),
+    ));
+    let webhooks = WebhookService::new(
+        db.clone(),
+        externals.webhooks,
+        clock.clone(),
+        config.outbound.webhooks.clone(),
+    );
     let accounts = AccountService::new(
         db.clone(),
         db.clone(),
@@ -188,7 +212,6 @@ pub fn services(
         clock.clone(),
         config.auth.limits,
     );
-    let mail_handlers = mail_handlers(config, &db, &externals.mailer, &clock);
     let organizations = OrganizationService::new(db.clone(), db.clone(), hasher, clock.clone());
     let api_keys = ApiKeyService::new(db.clone(), clock.clone());
     let partners = PartnerService::new(db.clone(), clock.clone());
@@ -239,6 +262,7 @@ pub fn services(
         legal_templates: Arc::new(legal_templates),
         applications: Arc::new(applications),
         banners: Arc::new(banners),
+        webhooks: Arc::new(webhooks),
         health: db,
         metrics: Some(render),
         settings: HttpSettings {
@@ -253,8 +277,40 @@ pub fn services(
     Ok(Services {
         database,
         state,
-        mail_handlers,
+        relay,
+        webhook_worker,
     })
+}
+
+/// The side effects of outbox events: the mail each kind sends (a token, if any, is minted as
+/// its mail is sent). Webhooks are fanned out by the relay itself.
+fn event_handlers(
+    config: &Config,
+    db: &Arc<Database>,
+    mailer: &Arc<dyn Mailer>,
+    clock: &Arc<dyn Clock>,
+) -> Vec<Arc<dyn EventHandler>> {
+    let links = config.mail.links();
+    vec![
+        Arc::new(InvitationDelivery::new(
+            mailer.clone(),
+            db.clone(),
+            links.clone(),
+            clock.clone(),
+        )),
+        Arc::new(AccountMail::new(
+            db.clone(),
+            mailer.clone(),
+            links.clone(),
+            clock.clone(),
+        )),
+        Arc::new(SubmissionNotifier::new(
+            db.clone(),
+            mailer.clone(),
+            links,
+        )),
+        Arc::new(EndpointDisabledNotice::new(db.clone(), mailer.clone())),
+    ]
 }
 
 /// The service's own origin, then `CORS_ALLOWED_ORIGINS`.
@@ -323,6 +379,17 @@ impl Application {
             config.analysis.workers,
             config.analysis.poll,
         );
+        let outbound = &config.outbound;
+        workers.start(
+            services.relay.clone(),
+            outbound.relay_workers,
+            outbound.poll,
+        );
+        workers.start(
+            services.webhook_worker.clone(),
+            outbound.webhook_workers,
+            outbound.poll,
+        );
         Ok(Self {
             port,
             server: server.run(),
@@ -330,6 +397,8 @@ impl Application {
             workers,
             database: services.database,
             state,
+            relay: services.relay,
+            webhook_worker: services.webhook_worker,
         })
     }
 
@@ -416,6 +485,27 @@ pub async fn first_account(config: &Config, state: &AppState) -> anyhow::Result<
     Ok(())
 }
 
+/// Where outgoing mail goes: the SMTP server (never its password), or files.
+fn log_mail_destination(config: &Config) {
+    match &config.mail.smtp {
+        Some(smtp) => tracing::info!(
+            server = %smtp.server(),
+            security = ?smtp.security,
+            authenticated = smtp.credentials.is_some(),
+            from = %config.mail.from,
+            "mail goes out through SMTP"
+        ),
+        None if config.mode == Mode::Production => tracing::warn!(
+            dir = %config.mail.dir.display(),
+            "SMTP_URL is not set: mail is written to .eml files, not sent"
+        ),
+        None => tracing::info!(
+            dir = %config.mail.dir.display(),
+            "SMTP_URL is not set: mail is written to .eml files"
+        ),
+    }
+}
+
 /// The whole start: database, migrations (development), services, first account, server.
 pub async fn start(config: &Config) -> anyhow::Result<Application> {
     let url = crate::database::resolve(config).await?;
@@ -439,6 +529,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
             "TURNSTILE_SECRET_KEY is not set: public application forms are not protected by a captcha"
         );
     }
+    log_mail_destination(config);
     if config.mode == Mode::Production
         && config.metrics.addr.is_none()
         && config.metrics.token.is_none()
@@ -480,4 +571,81 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
         "serving"
     );
     Ok(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Vars;
+    use partneros_domain::organizations::mail::OutgoingMail;
+    use partneros_test_support::{SmtpServer, SmtpTls};
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let vars = Vars(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        Config::from_vars(&vars).unwrap()
+    }
+
+    fn mail() -> OutgoingMail {
+        OutgoingMail {
+            to: "ann@example.com".into(),
+            subject: "You are invited".into(),
+            text: "text".into(),
+            html: "<p>html</p>".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn mail_config_with_smtp_url_sends_through_the_smtp_server() {
+        let server = SmtpServer::builder()
+            .tls(SmtpTls::StartTls)
+            .credentials("relay", "s3cret")
+            .start()
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, server.ca_pem()).unwrap();
+        let externals = Externals::from_config(&config(&[
+            ("SMTP_URL", &server.url_with_credentials("relay", "s3cret")),
+            ("SMTP_CA_FILE", &ca.to_string_lossy()),
+            ("MAIL_FROM", "Acme Partners <partners@acme.example>"),
+            ("MAIL_DIR", &dir.path().join("mail").to_string_lossy()),
+        ]))
+        .unwrap();
+
+        externals.mailer.send(mail()).await.unwrap();
+
+        let received = server.messages();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].from, "partners@acme.example");
+        assert!(received[0].tls);
+        assert!(!dir.path().join("mail").exists(), "no file written");
+    }
+
+    #[tokio::test]
+    async fn mail_config_without_smtp_url_writes_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let externals =
+            Externals::from_config(&config(&[("MAIL_DIR", &dir.path().to_string_lossy())]))
+                .unwrap();
+        externals.mailer.send(mail()).await.unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn mail_config_with_an_unreadable_ca_file_stops_the_start_naming_it() {
+        let err = Externals::from_config(&config(&[
+            ("SMTP_URL", "smtps://relay:hunter2@smtp.example.com"),
+            ("SMTP_CA_FILE", "/nonexistent/smtp-ca.pem"),
+        ]))
+        .err()
+        .unwrap();
+        let shown = format!("{err:#}");
+        assert!(shown.starts_with("SMTP_CA_FILE: "), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 }

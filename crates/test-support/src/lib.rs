@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 mod proxy;
+mod smtp;
 
 pub use proxy::{Link, TcpProxy};
+pub use smtp::{ParsedMail, ReceivedMail, SmtpFault, SmtpServer, SmtpServerBuilder, SmtpTls};
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

@@ -46,11 +46,12 @@ pub trait OutboxStore: Send + Sync {
         webhook_type: Option<&'static str>,
     ) -> Result<bool, StoreError>;
 
-    /// Releases the event to be tried again at `at`, recording why.
+    /// Releases the event to be tried again `after` from now (the database's clock), recording
+    /// why.
     async fn reschedule(
         &self,
         event: &PendingEvent,
-        at: DateTime<Utc>,
+        after: Duration,
         error: &str,
     ) -> Result<(), StoreError>;
 

@@ -2,7 +2,6 @@
 
 use crate::outbox::event::EventType;
 use crate::outbox::ports::{OutboxStore, PendingEvent};
-use crate::shared::clock::Clock;
 use crate::shared::error::StoreError;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -75,7 +74,6 @@ pub struct RoundReport {
 pub struct Relay {
     store: Arc<dyn OutboxStore>,
     handlers: Vec<Arc<dyn EventHandler>>,
-    clock: Arc<dyn Clock>,
     settings: RelaySettings,
 }
 
@@ -83,13 +81,11 @@ impl Relay {
     pub fn new(
         store: Arc<dyn OutboxStore>,
         handlers: Vec<Arc<dyn EventHandler>>,
-        clock: Arc<dyn Clock>,
         settings: RelaySettings,
     ) -> Self {
         Self {
             store,
             handlers,
-            clock,
             settings,
         }
     }
@@ -151,10 +147,8 @@ impl Relay {
                 return Ok(Outcome::GivenUp);
             }
             let delay = self.settings.delay_after(event.attempt);
-            let at = self.clock.now()
-                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
             tracing::warn!(event_id = %event.id, kind = %event.kind, attempt = event.attempt, retry_in_s = delay.as_secs(), error = %e, "publishing an event failed; it will be retried");
-            self.store.reschedule(event, at, &e.0).await?;
+            self.store.reschedule(event, delay, &e.0).await?;
             return Ok(Outcome::Rescheduled);
         }
         if kind.is_none() {
@@ -182,7 +176,6 @@ enum Outcome {
 mod tests {
     use super::*;
     use crate::outbox::ports::MockOutboxStore;
-    use crate::shared::clock::ManualClock;
     use crate::shared::ids::EventId;
     use chrono::Utc;
     use std::sync::Mutex;
@@ -218,7 +211,6 @@ mod tests {
         Relay::new(
             Arc::new(store),
             vec![Arc::new(Flaky(Mutex::new(outcomes)))],
-            Arc::new(ManualClock::new(Utc::now())),
             settings,
         )
     }
@@ -242,7 +234,9 @@ mod tests {
         store.expect_complete().never();
         store
             .expect_reschedule()
-            .withf(|e, _, why| e.attempt == 3 && why == "smtp down")
+            .withf(|e, after, why| {
+                e.attempt == 3 && *after == Duration::from_secs(20) && why == "smtp down"
+            })
             .times(1)
             .returning(|_, _, _| Ok(()));
         let report = relay(store, vec![false], RelaySettings::default())

@@ -153,6 +153,26 @@ pub struct PartnerPatch {
 }
 
 impl PartnerPatch {
+    /// The JSON names of the fields it sets, in the order of the partner object.
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("domain", self.domain.is_some()),
+            ("logoUrl", self.logo_url.is_some()),
+            ("type", self.partner_type.is_some()),
+            ("subtype", self.subtype.is_some()),
+            ("category", self.category.is_some()),
+            ("tier", self.tier.is_some()),
+            ("tierSource", self.tier_source.is_some()),
+            ("stage", self.stage.is_some()),
+            ("managerId", self.manager_id.is_some()),
+            ("products", self.products.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.name.is_none()
             && self.domain.is_none()

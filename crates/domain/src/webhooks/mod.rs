@@ -6,6 +6,7 @@
 //! schedule, and disables an endpoint that has failed for too long.
 
 pub mod model;
+pub mod notice;
 pub mod ports;
 pub mod sender;
 pub mod service;

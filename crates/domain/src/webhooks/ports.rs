@@ -32,7 +32,8 @@ pub struct DueDelivery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {
     Succeeded,
-    RetryAt(DateTime<Utc>),
+    /// Due again this long from now (the database's clock).
+    RetryAfter(Duration),
     Failed,
     /// A manual redelivery that failed: the delivery keeps its state and schedule.
     Unchanged,

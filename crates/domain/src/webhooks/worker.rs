@@ -120,9 +120,7 @@ impl WebhookWorker {
             NextStep::Succeeded
         } else {
             match self.policy.retry_after(delivery.attempt) {
-                Some(delay) => NextStep::RetryAt(
-                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
-                ),
+                Some(delay) => NextStep::RetryAfter(delay),
                 None => NextStep::Failed,
             }
         };

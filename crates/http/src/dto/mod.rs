@@ -50,6 +50,8 @@ pub mod legal_templates;
 pub mod ops;
 pub mod organizations;
 pub mod partners;
+pub mod webhook_events;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 use partneros_domain::shared::time::format_timestamp;

@@ -303,6 +303,9 @@ pub async fn public_application(
 }
 
 #[utoipa::path(tag = "public", request_body = SubmitRequest,
+    description = "Submits an application to a published form. Callable from a page of any origin (CORS without credentials), \
+so a form on the customer's own site can post here with `fetch` and a JSON body (the hosted page and the `/embed.js` iframe do the same). \
+With Turnstile configured, `turnstileToken` is the token of a widget rendered with the form's `turnstileSiteKey`.",
     responses(
         (status = 200, description = "Stored; show the confirmation message", body = SubmitResponse),
         (status = 400, description = "`validation_failed` (details per field, e.g. `formData.email`), `invalid_json` or `captcha_failed`", body = ErrorBody),

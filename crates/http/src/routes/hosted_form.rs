@@ -9,7 +9,11 @@
 //! The pages are static; the only per-response value is the Content-Security-Policy nonce that
 //! lets their inline `<style>` and `<script>` run. Nothing from the request is written into a
 //! page, so there is nothing to escape. Not part of the OpenAPI document (HTML, not the JSON API).
+//!
+//! Any page may frame the application form (`/embed.js` does, see [`super::embed`]); with
+//! `?embed=1` it drops its own page chrome and, framed, reports its height to the embedding page.
 
+use crate::browser::Frameable;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 use partneros_domain::shared::slug::Slug;
@@ -27,7 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[actix_web::get("/accept-invitation")]
 pub async fn accept_invitation_page() -> HttpResponse {
-    page(HttpResponse::Ok(), ACCEPT_PAGE, false)
+    page(HttpResponse::Ok(), ACCEPT_PAGE, Reach::OwnOrigin)
 }
 
 #[actix_web::get("/apply/{slug}")]
@@ -39,39 +43,53 @@ pub async fn apply_page(slug: web::Path<String>) -> HttpResponse {
     } else {
         HttpResponse::NotFound()
     };
-    page(res, PAGE, true)
+    page(res, PAGE, Reach::Embeddable)
 }
 
-/// A hosted page with its own nonce; Cloudflare's origin allowed only where Turnstile is used.
-fn page(mut res: actix_web::HttpResponseBuilder, template: &str, turnstile: bool) -> HttpResponse {
+/// What a hosted page may do beyond its own origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// The application form: Turnstile's widget (when the form has a site key), and any page may
+    /// frame it (`/embed.js` puts it on the customer's site). Framing it gains a foreign page
+    /// nothing: the form holds no session and anyone may submit it directly.
+    Embeddable,
+    /// Nothing but its own origin, and no framing (the invitation page takes passwords).
+    OwnOrigin,
+}
+
+/// A hosted page with its own nonce.
+fn page(mut res: actix_web::HttpResponseBuilder, template: &str, reach: Reach) -> HttpResponse {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let csp = content_security_policy(&nonce, turnstile);
-    res.insert_header((
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    ))
-    .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-    .insert_header((
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    ))
-    .insert_header((
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    ))
-    .insert_header((header::CONTENT_SECURITY_POLICY, csp))
-    .body(template.replace(NONCE_PLACEHOLDER, &nonce))
+    let csp = content_security_policy(&nonce, reach);
+    let mut res = res
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .insert_header((
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
+        .body(template.replace(NONCE_PLACEHOLDER, &nonce));
+    if reach == Reach::Embeddable {
+        res.extensions_mut().insert(Frameable);
+    }
+    res
 }
 
 /// Inline code runs only with this response's nonce; Turnstile's script (added by the page only
 /// when the form has a site key) and its iframe come from Cloudflare; the page talks to its own
 /// origin only. Banners may live on any http(s) host or be data URLs.
-fn content_security_policy(nonce: &str, turnstile: bool) -> String {
-    let cloudflare = if turnstile { TURNSTILE_ORIGIN } else { "" };
-    let frames = if turnstile {
-        TURNSTILE_ORIGIN
-    } else {
-        "'none'"
+fn content_security_policy(nonce: &str, reach: Reach) -> String {
+    let (cloudflare, frames, ancestors) = match reach {
+        Reach::Embeddable => (TURNSTILE_ORIGIN, TURNSTILE_ORIGIN, "*"),
+        Reach::OwnOrigin => ("", "'none'", "'none'"),
     };
     format!(
         "default-src 'none'; \
@@ -80,6 +98,7 @@ fn content_security_policy(nonce: &str, turnstile: bool) -> String {
          img-src 'self' https: http: data:; \
          connect-src 'self'; \
          frame-src {frames}; \
+         frame-ancestors {ancestors}; \
          form-action 'self'; \
          base-uri 'none'; \
          object-src 'none'"
@@ -141,6 +160,10 @@ mod tests {
         assert_eq!(body.matches(&format!("nonce=\"{nonce}\"")).count(), 2);
         assert!(csp.contains("connect-src 'self'"));
         assert!(csp.contains("frame-src https://challenges.cloudflare.com"));
+        assert!(
+            csp.contains("frame-ancestors *"),
+            "any page may embed the form: {csp}"
+        );
         assert!(!csp.contains("unsafe-inline"));
     }
 
@@ -151,6 +174,7 @@ mod tests {
         let csp = header(&headers, header::CONTENT_SECURITY_POLICY);
         assert!(!csp.contains("cloudflare"), "{csp}");
         assert!(csp.contains("frame-src 'none'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
         assert!(csp.contains("connect-src 'self'"));
         assert!(!body.contains(NONCE_PLACEHOLDER));
         assert!(body.contains("/api/auth/invitations/accept"));

@@ -11,6 +11,7 @@ mod identity;
 mod invitations;
 mod legal_templates;
 mod organizations;
+mod outbox;
 mod partners;
 mod rate_limits;
 mod session_membership;

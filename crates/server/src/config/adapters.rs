@@ -5,6 +5,7 @@ use super::vars::{Vars, err, http_url};
 use partneros_docuseal::DocusealSettings;
 use partneros_domain::shared::secret::Secret;
 use partneros_llm::LlmSettings;
+use partneros_mail::{SmtpSecurity, SmtpSettings};
 use partneros_storage::S3Settings;
 use partneros_turnstile::TurnstileSettings;
 use std::path::PathBuf;
@@ -130,6 +131,8 @@ pub(super) fn llm(vars: &Vars) -> Result<Option<LlmSettings>, ConfigError> {
 /// Outgoing mail.
 #[derive(Debug, Clone)]
 pub struct MailConfig {
+    /// The SMTP server (`SMTP_URL`, with `SMTP_CA_FILE`); `None` writes files into `dir`.
+    pub smtp: Option<SmtpSettings>,
     /// Where mail goes without an SMTP server: one `.eml` file a message (`MAIL_DIR`).
     pub dir: PathBuf,
     /// The sender of the service's mail (`MAIL_FROM`).
@@ -158,7 +161,19 @@ impl MailConfig {
 }
 
 impl MailConfig {
-    pub(super) fn from_vars(vars: &Vars, public_base_url: &str) -> Result<Self, ConfigError> {
+    pub(super) fn from_vars(
+        vars: &Vars,
+        public_base_url: &str,
+        prod: bool,
+    ) -> Result<Self, ConfigError> {
+        let smtp = smtp(vars)?;
+        if prod && smtp.is_some() && vars.get("MAIL_FROM").is_none() {
+            // The development default's domain does not exist: a relay would refuse it.
+            return Err(err(
+                "MAIL_FROM",
+                "is required in production when SMTP_URL is set (e.g. `Acme Partners <partners@acme.example>`)",
+            ));
+        }
         let from = vars
             .get("MAIL_FROM")
             .unwrap_or("PartnerOS <no-reply@partneros.local>")
@@ -180,6 +195,7 @@ impl MailConfig {
             None => Ok(format!("{base}/{path}")),
         };
         Ok(Self {
+            smtp,
             dir: vars.get("MAIL_DIR").unwrap_or(".data/mail").into(),
             from,
             invitation_url: page("INVITATION_URL", "accept-invitation")?,
@@ -188,4 +204,36 @@ impl MailConfig {
             app_url,
         })
     }
+}
+
+/// `SMTP_URL` in lettre's URL form, and `SMTP_CA_FILE`, which needs it and TLS. The file itself
+/// is read when the mailer is built at start.
+fn smtp(vars: &Vars) -> Result<Option<SmtpSettings>, ConfigError> {
+    let ca_file = vars.get("SMTP_CA_FILE");
+    let Some(url) = vars.get("SMTP_URL") else {
+        return match ca_file {
+            Some(_) => Err(err("SMTP_CA_FILE", "is set but SMTP_URL is not")),
+            None => Ok(None),
+        };
+    };
+    // The adapter's messages never repeat the URL, so the password stays out of the error.
+    let settings = SmtpSettings::from_url(url).map_err(|e| {
+        err(
+            "SMTP_URL",
+            format!(
+                "{e} (expected e.g. smtp://user:pass@host:587?tls=required, \
+                 smtps://user:pass@host:465 or smtp://localhost:1025)"
+            ),
+        )
+    })?;
+    Ok(Some(match ca_file {
+        Some(_) if settings.security == SmtpSecurity::None => {
+            return Err(err(
+                "SMTP_CA_FILE",
+                "is only used with TLS: SMTP_URL must be smtps:// or carry ?tls=required",
+            ));
+        }
+        Some(path) => settings.with_ca_file(path),
+        None => settings,
+    }))
 }

@@ -7,6 +7,7 @@ mod analysis;
 mod auth;
 mod database;
 mod http;
+mod outbound;
 mod vars;
 
 pub use adapters::{MailConfig, Storage, TurnstileConfig};
@@ -14,6 +15,7 @@ pub use analysis::AnalysisConfig;
 pub use auth::{AuthConfig, Bootstrap, HashingConfig};
 pub use database::DatabaseConfig;
 pub use http::{HttpConfig, MetricsConfig};
+pub use outbound::OutboundConfig;
 pub use vars::Vars;
 
 use partneros_docuseal::DocusealSettings;
@@ -62,6 +64,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub analysis: AnalysisConfig,
     pub metrics: MetricsConfig,
+    pub outbound: OutboundConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,8 +88,9 @@ impl Config {
         let llm = adapters::llm(vars)?;
         let auth = AuthConfig::from_vars(vars, mode == Mode::Development)?;
         let analysis = AnalysisConfig::from_vars(vars)?;
-        let mail = MailConfig::from_vars(vars, &http.public_base_url)?;
+        let mail = MailConfig::from_vars(vars, &http.public_base_url, prod)?;
         let metrics = MetricsConfig::from_vars(vars)?;
+        let outbound = OutboundConfig::from_vars(vars, mode == Mode::Development)?;
         Ok(Config {
             mode,
             http,
@@ -99,6 +103,7 @@ impl Config {
             auth,
             analysis,
             metrics,
+            outbound,
         })
     }
 

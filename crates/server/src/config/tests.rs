@@ -129,6 +129,14 @@ fn abuse_limits_and_mail_have_documented_defaults() {
     assert_eq!(c.auth.hashing.wait, Duration::from_secs(2));
     assert_eq!(c.mail.dir, std::path::PathBuf::from(".data/mail"));
     assert_eq!(c.auth.limits.password_resets_per_address, 20);
+    assert!(
+        c.mail.smtp.is_none(),
+        "without SMTP_URL, mail goes to files"
+    );
+    assert_eq!(
+        c.mail.from.to_string(),
+        "PartnerOS <no-reply@partneros.local>"
+    );
     assert_eq!(
         c.mail.invitation_url,
         "http://127.0.0.1:8080/accept-invitation"
@@ -244,6 +252,7 @@ fn secrets_never_show_in_debug() {
         ("LLM_BASE_URL", "http://localhost:11434/v1"),
         ("LLM_MODEL", "m"),
         ("LLM_API_KEY", "llm-secret-135"),
+        ("SMTP_URL", "smtps://relay:smtp-secret-864@mail.example.com"),
     ]))
     .unwrap();
     let shown = format!("{c:?}");
@@ -254,6 +263,7 @@ fn secrets_never_show_in_debug() {
         "metrics-secret-0123456789",
         "s3-secret-246",
         "llm-secret-135",
+        "smtp-secret-864",
     ] {
         assert!(!shown.contains(secret), "{secret} leaked");
     }
@@ -322,4 +332,82 @@ fn adapter_settings_carry_the_variables() {
         verifier.siteverify_url,
         partneros_turnstile::CLOUDFLARE_SITEVERIFY_URL
     );
+}
+
+#[test]
+fn smtp_url_selects_the_smtp_mailer() {
+    let c = Config::from_vars(&vars(&[
+        (
+            "SMTP_URL",
+            " smtp://relay%40acme.example:p%40ss@smtp.example.com:587?tls=required ",
+        ),
+        ("SMTP_CA_FILE", "/etc/partneros/smtp-ca.pem"),
+        ("MAIL_FROM", "Acme Partners <partners@acme.example>"),
+    ]))
+    .unwrap();
+    let smtp = c.mail.smtp.as_ref().unwrap();
+    assert_eq!(
+        (smtp.host.as_str(), smtp.port, smtp.security),
+        (
+            "smtp.example.com",
+            587,
+            partneros_mail::SmtpSecurity::StartTls
+        )
+    );
+    let (user, password) = smtp.credentials.as_ref().unwrap();
+    assert_eq!(
+        (user.as_str(), password.expose()),
+        ("relay@acme.example", "p@ss")
+    );
+    assert_eq!(
+        smtp.ca_file.as_deref(),
+        Some(std::path::Path::new("/etc/partneros/smtp-ca.pem"))
+    );
+    assert_eq!(smtp.connect_timeout, Duration::from_secs(10));
+    assert_eq!(c.mail.from.email.to_string(), "partners@acme.example");
+
+    let c = Config::from_vars(&vars(&[("SMTP_URL", "smtp://mailpit:1025")])).unwrap();
+    let smtp = c.mail.smtp.as_ref().unwrap();
+    assert_eq!(
+        (smtp.host.as_str(), smtp.port, smtp.security),
+        ("mailpit", 1025, partneros_mail::SmtpSecurity::None)
+    );
+    assert!(smtp.credentials.is_none() && smtp.ca_file.is_none());
+    let c = Config::from_vars(&vars(&[("SMTP_URL", "smtps://u:p@smtp.example.com")])).unwrap();
+    assert_eq!(c.mail.smtp.unwrap().port, 465);
+}
+
+#[test]
+fn smtp_mistakes_name_the_variable_and_never_show_the_password() {
+    for bad in [
+        "smtp.example.com:587",
+        "https://smtp.example.com",
+        "smtp://relay:hunter2@smtp.example.com?tls=require",
+        "smtp://relay:hunter2@smtp.example.com:25",
+        "smtp://relay@smtp.example.com?tls=required",
+        "smtp://smtp.example.com?tls=required&timeout=5",
+    ] {
+        let e = Config::from_vars(&vars(&[("SMTP_URL", bad)])).unwrap_err();
+        assert_eq!(e.variable, "SMTP_URL", "{bad}: {e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+    fails_on(&[("SMTP_CA_FILE", "/ca.pem")], "SMTP_CA_FILE");
+    fails_on(
+        &[
+            ("SMTP_URL", "smtp://mailpit:1025"),
+            ("SMTP_CA_FILE", "/ca.pem"),
+        ],
+        "SMTP_CA_FILE",
+    );
+    let production = [
+        ("APP_ENV", "production"),
+        ("DATABASE_URL", "postgres://x/y"),
+        ("PUBLIC_BASE_URL", "https://p.example"),
+        ("TURNSTILE_SECRET_KEY", "s"),
+        ("SMTP_URL", "smtps://u:p@smtp.example.com"),
+    ];
+    fails_on(&production, "MAIL_FROM");
+    let mut with_from = production.to_vec();
+    with_from.push(("MAIL_FROM", "partners@acme.example"));
+    assert!(Config::from_vars(&vars(&with_from)).is_ok());
 }

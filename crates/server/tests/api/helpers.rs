@@ -189,6 +189,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.http.public_base_url = format!("http://127.0.0.1:{port}");
     config.analysis.workers = options.analysis_workers;
     config.analysis.poll = std::time::Duration::from_millis(50);
+    // The relay and the webhook senders poll often and retry soon; webhook tests set their own
+    // schedules.
+    config.outbound.poll = std::time::Duration::from_millis(20);
+    config.outbound.relay.backoff = std::time::Duration::from_millis(50);
+    config.outbound.relay.max_backoff = std::time::Duration::from_millis(200);
     config.database.url = Some(url.clone());
     (options.config)(&mut config);
     let mut externals = Externals::from_config(&config).expect("externals");
@@ -258,6 +263,11 @@ pub fn test_scraper(
 }
 
 impl TestApp {
+    /// The app's clock now.
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        partneros_domain::shared::clock::Clock::now(self.clock.as_ref())
+    }
+
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn call(
         &self,

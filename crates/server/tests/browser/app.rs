@@ -62,6 +62,19 @@ impl TestApp {
         (status, body)
     }
 
+    /// A GET with a bearer token: the status and the JSON body.
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// Invites `email` to the owner's organization; returns the token of the mailed link, read
     /// from the `.eml` file the development mailer wrote (quoted-printable).
     pub async fn invite(&self, owner_token: &str, email: &str) -> String {

@@ -1,5 +1,6 @@
-//! Browser test of the hosted application page `GET /apply/{slug}`: the real application with a
-//! fresh database, driven through headless Chromium over WebDriver (fantoccini + chromedriver).
+//! Browser test of the hosted application page `GET /apply/{slug}`, of its embed `GET /embed.js`
+//! on a page of another origin, and of the invitation page: the real application with a fresh
+//! database, driven through headless Chromium over WebDriver (fantoccini + chromedriver).
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`; other
 //! paths via `CHROMIUM` / `CHROMEDRIVER`); without them the test fails, naming what is missing.
@@ -10,6 +11,7 @@
 
 mod app;
 mod driver;
+mod embed;
 
 use app::TestApp;
 use driver::{Binaries, ChromeDriver};
@@ -39,6 +41,7 @@ async fn hosted_application_page() {
         shows_errors_next_to_fields_and_stores_nothing(&app, &browser).await;
         says_an_unknown_form_is_not_available(&app, &browser).await;
         accepts_invitations_for_new_and_existing_accounts(&app, &browser).await;
+        embed::embeds_the_form_on_another_origin(&app, &browser).await;
     })
     .catch_unwind()
     .await;
