@@ -304,11 +304,7 @@ fn event_handlers(
             links.clone(),
             clock.clone(),
         )),
-        Arc::new(SubmissionNotifier::new(
-            db.clone(),
-            mailer.clone(),
-            links,
-        )),
+        Arc::new(SubmissionNotifier::new(db.clone(), mailer.clone(), links)),
         Arc::new(EndpointDisabledNotice::new(db.clone(), mailer.clone())),
     ]
 }
