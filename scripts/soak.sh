@@ -100,9 +100,35 @@ json.dump({
 }, open(f"{work}/load.json", "w"))
 PY
 
+# A webhook endpoint subscribed to every event type, so the relay fans every event out. The binary's
+# SSRF guard refuses loopback receivers, so its deliveries fail (without connecting) and are retried:
+# the senders and the delivery log work under the load too, as for a customer whose receiver is down.
+code="$(api POST /api/webhooks/endpoints '{"url":"http://127.0.0.1:9/hook","eventTypes":["partner.created","partner.updated","partner.deleted","partner.analyzed","application.submitted","application.approved","application.rejected","legal_template.created","member.joined"]}')"
+[[ "${code}" == 201 ]] || die "POST /api/webhooks/endpoints returned ${code}: $(cat "${WORK}/api.json")"
+
+# The relay's lag, sampled every second: unpublished events and the age of the oldest.
+(
+  while kill -0 "${SERVER_PID}" 2>/dev/null; do
+    sql "SELECT count(*) || ' ' || COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::numeric(10,3) FROM events WHERE published_at IS NULL" >>"${WORK}/lag.txt" 2>/dev/null || true
+    sleep 1
+  done
+) &
+LAG_PID=$!
+
 log "driving ${RATE} requests/s for ${DURATION} (the load generator runs niced)"
 status=0
 nice -n 10 python3 scripts/soak/load.py "${WORK}/load.json" || status=$?
+kill "${LAG_PID}" 2>/dev/null || true
+python3 - "${WORK}/lag.txt" <<'PY'
+import sys
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+if rows:
+    pending = sorted(r[0] for r in rows); lag = sorted(r[1] for r in rows)
+    q = lambda v, p: v[min(len(v) - 1, int(p * len(v)))]
+    print(f"relay lag over {len(rows)} samples: oldest unpublished event p50 {q(lag, .5):.3f} s, "
+          f"p99 {q(lag, .99):.3f} s, max {lag[-1]:.3f} s; unpublished events p50 {q(pending, .5):.0f}, max {pending[-1]:.0f}")
+PY
+echo "outbox: $(sql "SELECT count(*) FROM events WHERE published_at IS NOT NULL") events published; webhook deliveries: $(sql "SELECT count(*) || ' (' || sum(attempts) || ' attempts)' FROM webhook_deliveries")"
 
 # Requests cut off by the client may still complete on the server.
 sleep 1

@@ -546,14 +546,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Application> {
             }
         }
     });
-    // Queue depth for /metrics, read off the request path.
+    // Queue depth and outbox lag for /metrics, read off the request path.
     let analysis = app.state.analysis.clone();
+    let relay = app.relay.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
         loop {
             tick.tick().await;
             if let Ok(n) = analysis.queue_depth().await {
                 metrics::gauge!("analysis_queue_depth").set(n as f64);
+            }
+            if let Err(e) = relay.observe_lag().await {
+                tracing::warn!(error = %e, "reading the outbox lag failed");
             }
         }
     });

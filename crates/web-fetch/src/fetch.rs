@@ -250,7 +250,7 @@ impl Fetcher {
             .user_agent(&self.user_agent)
             .connect_timeout(self.connect_timeout)
             .build()
-            .map_err(|e| FetchError::Http(chain(&e)))?;
+            .map_err(|e| FetchError::Http(error_chain(&e)))?;
         client
             .get(request_url)
             .header(ACCEPT, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
@@ -282,13 +282,14 @@ fn from_reqwest(e: &reqwest::Error) -> FetchError {
     if e.is_timeout() {
         FetchError::Timeout
     } else if e.is_connect() {
-        FetchError::Connect(chain(e))
+        FetchError::Connect(error_chain(e))
     } else {
-        FetchError::Http(chain(e))
+        FetchError::Http(error_chain(e))
     }
 }
 
-fn chain(e: &dyn StdError) -> String {
+/// An error and its sources, `: `-separated, for logs and outcome texts.
+pub fn error_chain(e: &dyn StdError) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

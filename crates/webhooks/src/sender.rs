@@ -9,7 +9,6 @@ use partneros_domain::webhooks::sender::{
 };
 use partneros_web_fetch::{FetchError, Fetcher, ScraperConfig, pinned_client, request_url};
 use reqwest::header::CONTENT_TYPE;
-use std::error::Error as StdError;
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -87,7 +86,7 @@ impl HttpWebhookSender {
             .user_agent(&self.user_agent)
             .connect_timeout(self.connect_timeout)
             .build()
-            .map_err(|e| AttemptFailure::Unreachable(chain(&e)))?;
+            .map_err(|e| AttemptFailure::Unreachable(partneros_web_fetch::error_chain(&e)))?;
 
         let timestamp = request.timestamp.timestamp();
         let mut builder = client
@@ -125,7 +124,7 @@ impl HttpWebhookSender {
                 Ok(None) => break,
                 Err(e) => {
                     // The status was answered; a body cut short does not change what it says.
-                    tracing::debug!(error = %chain(&e), "webhook answer cut short");
+                    tracing::debug!(error = %partneros_web_fetch::error_chain(&e), "webhook answer cut short");
                     break;
                 }
             }
@@ -171,19 +170,8 @@ fn from_reqwest(e: &reqwest::Error) -> AttemptFailure {
     } else {
         // Refused or reset connections, TLS failures, and answers that are not HTTP: no usable
         // answer came from the endpoint.
-        AttemptFailure::Unreachable(chain(e))
+        AttemptFailure::Unreachable(partneros_web_fetch::error_chain(e))
     }
-}
-
-fn chain(e: &dyn StdError) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// At most [`RESPONSE_PREFIX_BYTES`] of valid UTF-8: malformed sequences replaced, a character
