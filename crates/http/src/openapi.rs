@@ -84,7 +84,11 @@ every other `/api` route answers the service's own origin and those in `CORS_ALL
 A change (`POST`, `PUT`, `PATCH`, `DELETE`) authenticated by the `session_token` cookie whose `Origin` (else `Sec-Fetch-Site`) says another origin sent it gets 403 `forbidden`; \
 so do sign-up, sign-in and accepting an invitation with such an `Origin`. Requests with `Authorization: Bearer` are not affected. \
 No response may be framed by another origin (`X-Frame-Options: DENY`, `frame-ancestors 'none'`) except the hosted form `/apply/{slug}`, which `/embed.js` frames.
-- Invitation tokens are returned once to the inviting admin and emitted in the `invitation_created` outbox event for delivery.
+- Mail (invitations, email verification, password reset, new-submission notices) is sent by the outbox relay after the change that asks for it is committed, and retried with back-off when sending fails. \
+A mailed link's single-use token is minted when its mail is sent and exists only in that mail: no answer, outbox event or log carries it, and the database keeps its SHA-256 only. \
+A mail sent again (a resend, or a retry) carries a new token, so only the newest mail's link works.
+- Sign-up creates an unverified account (`emailVerified: false`) and mails it a verification link (48 hours); until `POST /api/auth/verify-email` uses it, the account can sign in but not create organizations or accept invitations (403 `email_not_verified`). \
+A used, expired or unknown verification or password reset token gets 400 `invalid_token`.
 - Analysis: enrichments are cached 7 days per normalized domain and enricher, shared across organizations (an unreadable site for 1 hour); one analysis per domain runs at a time across instances, others wait up to 150 s (then 503). An analysis sets `tier` from the fit score with `tierSource: auto` unless the tier was set by hand. The ideal partner profile is read by internal roles and replaced (`PUT`) by owners and admins.",
         version = "0.1.0"
     ),

@@ -3,6 +3,7 @@
 use partneros_domain::analysis::service::AnalysisService;
 use partneros_domain::applications::service::ApplicationService;
 use partneros_domain::banners::service::BannerService;
+use partneros_domain::identity::account::AccountService;
 use partneros_domain::identity::api_keys::ApiKeyService;
 use partneros_domain::identity::auth::AuthService;
 use partneros_domain::legal::service::LegalTemplateService;
@@ -48,6 +49,7 @@ pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 #[derive(Clone)]
 pub struct AppState {
     pub auth: Arc<AuthService>,
+    pub accounts: Arc<AccountService>,
     pub organizations: Arc<OrganizationService>,
     pub api_keys: Arc<ApiKeyService>,
     pub partners: Arc<PartnerService>,

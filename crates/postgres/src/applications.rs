@@ -14,7 +14,9 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use partneros_domain::applications::form as application;
 use partneros_domain::applications::form::ApplicationStatus;
 use partneros_domain::applications::model::*;
+use partneros_domain::applications::notice::{Recipient, SubmissionNotice};
 use partneros_domain::applications::ports::{ApplicationStore, ReviewOutcome};
+use partneros_domain::identity::role::Role;
 use partneros_domain::organizations::model::Invitation;
 use partneros_domain::partners::model::Partner;
 use partneros_domain::partners::ports::NewPartnerRecord;
@@ -37,6 +39,7 @@ struct ApplicationRow {
     partner_mapping: serde_json::Value,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    notify_on_submission: bool,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, StoreError> {
@@ -57,6 +60,7 @@ impl ApplicationRow {
             partner_mapping: json(&a.partner_mapping)?,
             created_at: a.created_at,
             updated_at: a.updated_at,
+            notify_on_submission: a.notify_on_submission,
         })
     }
 
@@ -83,6 +87,7 @@ impl ApplicationRow {
             agreements,
             content,
             partner_mapping,
+            notify_on_submission: self.notify_on_submission,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -232,6 +237,9 @@ impl ApplicationStore for Database {
                 }
                 if let Some(v) = patch.partner_mapping {
                     app.partner_mapping = v;
+                }
+                if let Some(v) = patch.notify_on_submission {
+                    app.notify_on_submission = v;
                 }
                 app.updated_at = now;
                 let row = ApplicationRow::from_domain(&app).map_err(TxError::Store)?;
@@ -547,6 +555,64 @@ impl ApplicationStore for Database {
             })
             .await?;
         Ok(outcome)
+    }
+
+    async fn submission_notice(
+        &self,
+        organization: OrganizationId,
+        submission: Uuid,
+    ) -> Result<Option<SubmissionNotice>, StoreError> {
+        let mut conn = self.conn().await?;
+        let org = organization.as_uuid();
+        let found: Option<(Uuid, DateTime<Utc>, String, bool, String)> = submissions::table
+            .inner_join(applications::table.on(applications::id.eq(submissions::application_id)))
+            .inner_join(
+                organizations::table.on(organizations::id.eq(applications::organization_id)),
+            )
+            .filter(submissions::organization_id.eq(org))
+            .filter(applications::organization_id.eq(org))
+            .filter(submissions::id.eq(submission))
+            .select((
+                applications::id,
+                submissions::created_at,
+                applications::name,
+                applications::notify_on_submission,
+                organizations::name,
+            ))
+            .first(&mut conn)
+            .await
+            .optional()
+            .store()?;
+        let Some((application_id, submitted_at, application_name, notify, organization_name)) =
+            found
+        else {
+            return Ok(None);
+        };
+        let recipients: Vec<(String, String)> = if notify {
+            members::table
+                .inner_join(users::table)
+                .filter(members::organization_id.eq(org))
+                .filter(members::role.eq_any([Role::Owner.as_str(), Role::Admin.as_str()]))
+                .order((members::created_at.asc(), members::user_id.asc()))
+                .select((users::email, users::name))
+                .load(&mut conn)
+                .await
+                .store()?
+        } else {
+            Vec::new()
+        };
+        Ok(Some(SubmissionNotice {
+            submission_id: submission,
+            application_id,
+            application_name,
+            organization_name,
+            notify,
+            submitted_at,
+            recipients: recipients
+                .into_iter()
+                .map(|(email, name)| Recipient { email, name })
+                .collect(),
+        }))
     }
 
     async fn reject_submission(

@@ -15,6 +15,7 @@ use partneros_domain::identity::model::{
     SESSION_TOUCH_INTERVAL, Session, User, UserWithPassword,
 };
 use partneros_domain::identity::ports::IdentityStore;
+use partneros_domain::identity::tokens::NewUserToken;
 use partneros_domain::shared::error::StoreError;
 use partneros_domain::shared::ids::*;
 use partneros_domain::shared::values::Email;
@@ -190,6 +191,7 @@ pub(crate) fn user_insert(u: &NewUser) -> UserRow {
         password_hash: u.password_hash.clone(),
         created_at: u.created_at,
         updated_at: u.created_at,
+        email_verified_at: u.email_verified.then_some(u.created_at),
     }
 }
 
@@ -222,6 +224,7 @@ impl IdentityStore for Database {
         &self,
         user: NewUser,
         session: Option<NewSession>,
+        verification: Option<NewUserToken>,
     ) -> Result<User, StoreError> {
         let mut conn = self.conn().await?;
         let row = conn
@@ -233,6 +236,9 @@ impl IdentityStore for Database {
                     .await?;
                 if let Some(s) = &session {
                     insert_session(conn, s).await?;
+                }
+                if let Some(t) = &verification {
+                    crate::user_tokens::insert_request(conn, t).await?;
                 }
                 Ok(row)
             })

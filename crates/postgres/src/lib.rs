@@ -19,6 +19,7 @@ mod partners;
 mod pool;
 mod rate_limits;
 pub mod schema;
+mod user_tokens;
 mod webhooks;
 
 pub use analysis::JOB_ATTEMPTS;

@@ -51,6 +51,7 @@ pub(crate) struct UserRow {
     pub password_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -60,6 +61,7 @@ impl UserRow {
             email: self.email,
             name: self.name,
             has_password: self.password_hash.is_some(),
+            email_verified: self.email_verified_at.is_some(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         }

@@ -234,7 +234,6 @@ impl OrganizationStore for Database {
         &self,
         organization: OrganizationId,
         id: InvitationId,
-        token: TokenHash,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<Invitation>, StoreError> {
@@ -244,10 +243,7 @@ impl OrganizationStore for Database {
                 let row: Option<InvitationRow> =
                     diesel::update(pending_invitations(organization.as_uuid()))
                         .filter(invitations::id.eq(id.as_uuid()))
-                        .set((
-                            invitations::token_hash.eq(token.as_bytes().as_slice()),
-                            invitations::expires_at.eq(expires_at),
-                        ))
+                        .set(invitations::expires_at.eq(expires_at))
                         .returning(InvitationRow::as_returning())
                         .get_result(conn)
                         .await
@@ -270,6 +266,29 @@ impl OrganizationStore for Database {
                 Ok(row)
             })
             .await?;
+        row.map(InvitationRow::into_invitation).transpose()
+    }
+
+    async fn mint_invitation_token(
+        &self,
+        id: InvitationId,
+        token: TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row: Option<InvitationRow> = diesel::update(
+            invitations::table
+                .find(id.as_uuid())
+                .filter(invitations::accepted_at.is_null())
+                .filter(invitations::revoked_at.is_null())
+                .filter(invitations::expires_at.gt(now)),
+        )
+        .set(invitations::token_hash.eq(token.as_bytes().as_slice()))
+        .returning(InvitationRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .store()?;
         row.map(InvitationRow::into_invitation).transpose()
     }
 
@@ -423,6 +442,8 @@ impl OrganizationStore for Database {
                     .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
                     .execute(conn)
                     .await?;
+                    // The set-password link reached the address.
+                    crate::user_tokens::mark_verified(conn, user_id, now).await?;
                 }
                 let invited = parse_role(&inv.role).map_err(TxError::Store)?;
                 let existing: Option<String> = members::table

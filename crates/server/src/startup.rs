@@ -7,17 +7,20 @@ use anyhow::Context;
 use partneros_domain::analysis::model::LanguageModel;
 use partneros_domain::analysis::service::{AnalysisService, AnalysisSettings};
 use partneros_domain::analysis::site::WebScraper;
+use partneros_domain::applications::notice::SubmissionNotifier;
 use partneros_domain::applications::ports::Captcha;
 use partneros_domain::applications::service::ApplicationService;
 use partneros_domain::banners::ports::ObjectStore;
 use partneros_domain::banners::service::BannerService;
+use partneros_domain::identity::account::AccountService;
 use partneros_domain::identity::api_keys::ApiKeyService;
 use partneros_domain::identity::auth::{AuthService, FirstAccount};
+use partneros_domain::identity::mail::AccountMail;
 use partneros_domain::identity::password::Password;
 use partneros_domain::legal::ports::ESignature;
 use partneros_domain::legal::service::LegalTemplateService;
 use partneros_domain::organizations::invitations::InvitationDelivery;
-use partneros_domain::organizations::mail::{MailLinks, Mailer};
+use partneros_domain::organizations::mail::Mailer;
 use partneros_domain::organizations::service::OrganizationService;
 use partneros_domain::outbox::{EventHandler, Relay};
 use partneros_domain::partners::service::PartnerService;
@@ -66,7 +69,7 @@ pub struct Externals {
     pub scraper: Arc<dyn WebScraper>,
     /// The language model; `None` means the heuristic enricher.
     pub model: Option<Arc<dyn LanguageModel>>,
-    /// Outgoing mail (invitations).
+    /// Outgoing mail (invitations, account mail, notices), sent by the outbox relay.
     pub mailer: Arc<dyn Mailer>,
     /// Webhook deliveries, behind the SSRF guard.
     pub webhooks: Arc<dyn WebhookSender>,
@@ -183,7 +186,7 @@ pub fn services(
     let mailer = externals.mailer;
     let relay = Arc::new(Relay::new(
         db.clone(),
-        event_handlers(db.clone(), mailer.clone()),
+        event_handlers(config, &db, &mailer, &clock),
         config.outbound.relay.clone(),
     ));
     let webhook_worker = Arc::new(WebhookWorker::new(
@@ -201,22 +204,17 @@ pub fn services(
         clock.clone(),
         config.outbound.webhooks.clone(),
     );
-    let delivery = Arc::new(InvitationDelivery::new(
-        mailer,
-        db.clone(),
-        MailLinks {
-            accept_invitation: config.mail.invitation_url.clone(),
-        },
-    ));
-    let organizations = OrganizationService::new(
+    let accounts = AccountService::new(
         db.clone(),
         db.clone(),
-        hasher,
-        delivery.clone(),
+        hasher.clone(),
+        db.clone(),
         clock.clone(),
+        config.auth.limits,
     );
+    let organizations = OrganizationService::new(db.clone(), db.clone(), hasher, clock.clone());
     let api_keys = ApiKeyService::new(db.clone(), clock.clone());
-    let partners = PartnerService::new(db.clone(), delivery.clone(), clock.clone());
+    let partners = PartnerService::new(db.clone(), clock.clone());
     let analysis = AnalysisService::new(
         db.clone(),
         db.clone(),
@@ -240,7 +238,6 @@ pub fn services(
     let applications = ApplicationService::new(
         db.clone(),
         db.clone(),
-        delivery,
         externals.captcha,
         config.turnstile.site_key.clone(),
         clock.clone(),
@@ -257,6 +254,7 @@ pub fn services(
     });
     let state = AppState {
         auth: Arc::new(auth),
+        accounts: Arc::new(accounts),
         organizations: Arc::new(organizations),
         api_keys: Arc::new(api_keys),
         partners: Arc::new(partners),
@@ -284,9 +282,31 @@ pub fn services(
     })
 }
 
-/// The side effects of outbox events (mail); webhooks are fanned out by the relay itself.
-fn event_handlers(db: Arc<Database>, mailer: Arc<dyn Mailer>) -> Vec<Arc<dyn EventHandler>> {
-    vec![Arc::new(EndpointDisabledNotice::new(db, mailer))]
+/// The side effects of outbox events: the mail each kind sends (a token, if any, is minted as
+/// its mail is sent). Webhooks are fanned out by the relay itself.
+fn event_handlers(
+    config: &Config,
+    db: &Arc<Database>,
+    mailer: &Arc<dyn Mailer>,
+    clock: &Arc<dyn Clock>,
+) -> Vec<Arc<dyn EventHandler>> {
+    let links = config.mail.links();
+    vec![
+        Arc::new(InvitationDelivery::new(
+            mailer.clone(),
+            db.clone(),
+            links.clone(),
+            clock.clone(),
+        )),
+        Arc::new(AccountMail::new(
+            db.clone(),
+            mailer.clone(),
+            links.clone(),
+            clock.clone(),
+        )),
+        Arc::new(SubmissionNotifier::new(db.clone(), mailer.clone(), links)),
+        Arc::new(EndpointDisabledNotice::new(db.clone(), mailer.clone())),
+    ]
 }
 
 /// The service's own origin, then `CORS_ALLOWED_ORIGINS`.

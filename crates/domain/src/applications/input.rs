@@ -21,6 +21,8 @@ pub struct ApplicationInput {
     pub agreements: Option<Value>,
     pub content: Option<Value>,
     pub partner_mapping: Option<Value>,
+    /// `notifySubmissions`: mail owners and admins a notice of each new submission.
+    pub notify_submissions: Option<bool>,
 }
 
 /// A public submission as received.
@@ -128,6 +130,7 @@ impl ApplicationPatch {
             agreements,
             content,
             partner_mapping,
+            notify_on_submission: input.notify_submissions,
         })
     }
 }

@@ -89,6 +89,9 @@ pub struct Application {
     pub agreements: Vec<AgreementSection>,
     pub content: ApplicationContent,
     pub partner_mapping: PartnerMapping,
+    /// Whether the organization's owners and admins are mailed a notice of each new
+    /// submission.
+    pub notify_on_submission: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -103,6 +106,7 @@ pub struct ApplicationPatch {
     pub agreements: Option<Vec<AgreementSection>>,
     pub content: Option<ApplicationContent>,
     pub partner_mapping: Option<PartnerMapping>,
+    pub notify_on_submission: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -142,6 +142,15 @@ pub trait ApplicationStore: Send + Sync {
         StoreError,
     >;
 
+    /// What the new-submission notice of a submission of the organization says, and to whom:
+    /// its form, the organization's name and its owners and admins. `Ok(None)` when the
+    /// submission (or its form) no longer exists.
+    async fn submission_notice(
+        &self,
+        organization: OrganizationId,
+        submission: uuid::Uuid,
+    ) -> Result<Option<crate::applications::notice::SubmissionNotice>, StoreError>;
+
     async fn reject_submission(
         &self,
         organization: OrganizationId,

@@ -132,7 +132,6 @@ pub struct PublicForm {
 pub struct ApplicationService {
     applications: Arc<dyn ApplicationStore>,
     partners: Arc<dyn PartnerStore>,
-    delivery: Arc<crate::organizations::invitations::InvitationDelivery>,
     captcha: Option<Arc<dyn Captcha>>,
     turnstile_site_key: Option<String>,
     clock: Arc<dyn Clock>,
@@ -142,7 +141,6 @@ impl ApplicationService {
     pub fn new(
         applications: Arc<dyn ApplicationStore>,
         partners: Arc<dyn PartnerStore>,
-        delivery: Arc<crate::organizations::invitations::InvitationDelivery>,
         captcha: Option<Arc<dyn Captcha>>,
         turnstile_site_key: Option<String>,
         clock: Arc<dyn Clock>,
@@ -150,7 +148,6 @@ impl ApplicationService {
         Self {
             applications,
             partners,
-            delivery,
             captcha,
             turnstile_site_key,
             clock,
@@ -183,6 +180,7 @@ impl ApplicationService {
             agreements: p.agreements.unwrap_or_default(),
             content: p.content.unwrap_or_default(),
             partner_mapping: p.partner_mapping.unwrap_or_default(),
+            notify_on_submission: p.notify_on_submission.unwrap_or(true),
             created_at: now,
             updated_at: now,
         };
@@ -415,16 +413,13 @@ impl ApplicationService {
             input,
             self.clock.now(),
         );
-        let token = record.invitation.token.token.clone();
+        // The contact's portal invitation goes out through the outbox relay.
         match self
             .applications
             .approve_submission(submission, record, principal.user_id())
             .await?
         {
-            ReviewOutcome::Done((submission, partner, invitation)) => {
-                self.delivery.deliver(&invitation, &token).await;
-                Ok((submission, partner))
-            }
+            ReviewOutcome::Done((submission, partner, _invitation)) => Ok((submission, partner)),
             ReviewOutcome::NotFound => Err(ApplicationError::NotFound),
             ReviewOutcome::NotPending => Err(ApplicationError::AlreadyReviewed),
         }

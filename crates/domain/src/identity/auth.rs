@@ -6,6 +6,7 @@ use crate::identity::model::{
 };
 use crate::identity::password::Password;
 use crate::identity::ports::{HashingError, IdentityStore, PasswordHasher};
+use crate::identity::tokens::{NewUserToken, TokenPurpose};
 use crate::organizations::model::NewOrganization;
 use crate::organizations::ports::OrganizationStore;
 use crate::shared::clock::Clock;
@@ -32,6 +33,8 @@ pub struct AuthLimits {
     pub sign_ins_per_address: u32,
     /// Sign-ups per address within [`SIGN_UP_WINDOW`].
     pub sign_ups_per_address: u32,
+    /// Password reset requests per address within an hour, whatever the email.
+    pub password_resets_per_address: u32,
 }
 
 impl Default for AuthLimits {
@@ -39,6 +42,7 @@ impl Default for AuthLimits {
         Self {
             sign_ins_per_address: 30,
             sign_ups_per_address: 10,
+            password_resets_per_address: 20,
         }
     }
 }
@@ -215,6 +219,9 @@ impl AuthService {
         self.signup_enabled
     }
 
+    /// Creates an unverified account, signed in, and asks for its verification mail (a token
+    /// row and its event, in the same transaction). Until the link is used, the account cannot
+    /// create organizations or accept invitations while signed in.
     pub async fn sign_up(
         &self,
         name: &str,
@@ -253,14 +260,16 @@ impl AuthService {
             email,
             name: name.into_inner(),
             password_hash: Some(hash),
+            email_verified: false,
             created_at: now,
         };
         let session = NewSession::start(user.id, None, now, client);
         let token = session.token.token.clone();
         let session_view = session.session();
+        let verification = NewUserToken::new(user.id, TokenPurpose::VerifyEmail, now);
         let user = self
             .identity
-            .create_user(user, Some(session))
+            .create_user(user, Some(session), Some(verification))
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => SignUpError::EmailTaken,
@@ -496,9 +505,11 @@ impl AuthService {
             email: account.email.clone(),
             name: account.name.clone(),
             password_hash: Some(hash),
+            // The operator chose the address.
+            email_verified: true,
             created_at: now,
         };
-        let user = match self.identity.create_user(user, None).await {
+        let user = match self.identity.create_user(user, None, None).await {
             Ok(u) => u,
             // Another instance bootstrapped at the same moment.
             Err(StoreError::Conflict(_)) => return Ok(false),

@@ -14,6 +14,7 @@ fn user() -> User {
         email: "jane@example.com".into(),
         name: "Jane".into(),
         has_password: true,
+        email_verified: true,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }
@@ -243,7 +244,7 @@ async fn sign_up_maps_a_taken_email_to_conflict() {
     m.hasher.expect_hash().returning(|_| Ok("hash".into()));
     m.identity
         .expect_create_user()
-        .returning(|_, _| Err(StoreError::Conflict("email".into())));
+        .returning(|_, _, _| Err(StoreError::Conflict("email".into())));
     let err = m
         .service(true)
         .sign_up(
@@ -255,6 +256,76 @@ async fn sign_up_maps_a_taken_email_to_conflict() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
+}
+
+#[tokio::test]
+async fn sign_up_creates_an_unverified_account_with_its_verification_request() {
+    let mut m = Mocks::new();
+    m.limiter
+        .expect_hit()
+        .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+    m.hasher.expect_hash().returning(|_| Ok("hash".into()));
+    m.identity
+        .expect_create_user()
+        .withf(|u, s, v| {
+            let v = v.as_ref().unwrap();
+            !u.email_verified
+                && s.as_ref().is_some_and(|s| s.user_id == u.id)
+                && v.user_id == u.id
+                && v.purpose == TokenPurpose::VerifyEmail
+                && v.expires_at - v.created_at == Duration::hours(48)
+        })
+        .times(1)
+        .returning(|u, _, _| {
+            Ok(User {
+                email_verified: u.email_verified,
+                ..user()
+            })
+        });
+    let signed = m
+        .service(true)
+        .sign_up(
+            "Jane",
+            "jane@example.com",
+            "password1",
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    assert!(!signed.user.email_verified);
+}
+
+#[tokio::test]
+async fn the_first_account_is_verified_from_the_start() {
+    let mut m = Mocks::new();
+    m.identity.expect_count_users().returning(|| Ok(0));
+    m.hasher.expect_hash().returning(|_| Ok("hash".into()));
+    m.identity
+        .expect_create_user()
+        .withf(|u, s, v| u.email_verified && s.is_none() && v.is_none())
+        .times(1)
+        .returning(|_, _, _| Ok(user()));
+    m.organizations
+        .expect_create_organization()
+        .returning(|o, _, _| {
+            Ok(crate::organizations::model::Organization {
+                id: o.id,
+                name: o.name,
+                slug: o.slug.into_inner(),
+                created_at: o.created_at,
+            })
+        });
+    let created = m
+        .service(true)
+        .bootstrap(&FirstAccount {
+            email: Email::parse("owner@example.com").unwrap(),
+            password: Password::parse("password1").unwrap(),
+            name: "Owner".into(),
+            organization_name: "Acme".into(),
+        })
+        .await
+        .unwrap();
+    assert!(created);
 }
 
 #[tokio::test]

@@ -25,6 +25,10 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub has_password: bool,
+    /// Whether the account proved it receives mail at its address: through sign-up's
+    /// verification link, a password reset or an invitation link. Accounts made by operators
+    /// (bootstrap, demo, CLI) are verified from the start.
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -196,6 +200,9 @@ pub struct NewUser {
     pub email: Email,
     pub name: String,
     pub password_hash: Option<String>,
+    /// Verified at `created_at` (an account an operator or an invitation link made), or
+    /// waiting for its verification link (sign-up) or its invitation (a partner contact).
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
 }
 

@@ -9,6 +9,7 @@ use crate::identity::model::{ApiKey, NewApiKey};
 use crate::identity::model::{
     Credential, NewSession, NewUser, Principal, Session, User, UserWithPassword,
 };
+use crate::identity::tokens::NewUserToken;
 use crate::shared::ids::{ApiKeyId, OrganizationId, SessionId, UserId};
 use crate::shared::secret::Secret;
 use crate::shared::values::Email;
@@ -19,14 +20,18 @@ use chrono::{DateTime, Utc};
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
-    /// Stores a new user and, when given, their first session.
+    /// Stores a new user and, when given, their first session and their verification token
+    /// request (with its event, as [`UserTokenStore::request_token`] does), in one transaction.
     ///
     /// # Errors
     /// `Conflict` when the email is taken (case-insensitively).
+    ///
+    /// [`UserTokenStore::request_token`]: crate::identity::tokens::UserTokenStore::request_token
     async fn create_user(
         &self,
         user: NewUser,
         session: Option<NewSession>,
+        verification: Option<NewUserToken>,
     ) -> Result<User, StoreError>;
 
     async fn find_user_by_email(

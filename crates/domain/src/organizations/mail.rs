@@ -1,7 +1,9 @@
 //! Outgoing mail: the port and the messages the product sends.
 //!
-//! A token sent by mail is the only copy outside the database's hash: the answer of the call
-//! that created it and the outbox event carry the invitation's id, never the token.
+//! Every message is sent by the outbox relay's handlers, after the change that asks for it is
+//! committed. A token sent by mail is minted by the handler that sends it and is the only copy
+//! outside the database's hash: the answer of the call that asked for the mail and the outbox
+//! event carry an id, never a token.
 
 use crate::identity::role::Role;
 use crate::organizations::model::Invitation;
@@ -45,19 +47,41 @@ pub trait Mailer: Send + Sync {
 pub struct MailLinks {
     /// The page that accepts an invitation; the token is appended as `?token=`.
     pub accept_invitation: String,
+    /// The page that verifies a new account's email address; the token is appended as `?token=`.
+    pub verify_email: String,
+    /// The page that sets a new password; the token is appended as `?token=`.
+    pub reset_password: String,
+    /// The product's web app, whose pages notices link to (a submission's is
+    /// `{app}/applications/{applicationId}/submissions/{submissionId}`); without it, notices
+    /// are plain text.
+    pub app: Option<String>,
 }
 
 impl MailLinks {
+    /// Every link on one base: `{base}/accept-invitation`, `{base}/verify-email` and
+    /// `{base}/reset-password`; no app link.
+    pub fn on(base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            accept_invitation: format!("{base}/accept-invitation"),
+            verify_email: format!("{base}/verify-email"),
+            reset_password: format!("{base}/reset-password"),
+            app: None,
+        }
+    }
+
     fn accept(&self, token: &str) -> String {
-        let sep = if self.accept_invitation.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!("{}{sep}token={token}", self.accept_invitation)
+        with_token(&self.accept_invitation, token)
     }
 }
 
+/// `page` with `token=` appended to its query.
+pub(crate) fn with_token(page: &str, token: &str) -> String {
+    let sep = if page.contains('?') { '&' } else { '?' };
+    format!("{page}{sep}token={token}")
+}
+
+/// Text made safe to put in HTML, in element content or a quoted attribute.
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -71,6 +95,25 @@ pub(crate) fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The HTML body of a message: paragraphs (already escaped) and a footer (escaped here).
+pub(crate) fn html_page(paragraphs: &[String], footer: &str) -> String {
+    let mut body = String::from("<!doctype html><html><body style=\"font-family:sans-serif\">");
+    for p in paragraphs {
+        body.push_str("<p>");
+        body.push_str(p);
+        body.push_str("</p>");
+    }
+    body.push_str("<p style=\"color:#666\">");
+    body.push_str(&escape(footer));
+    body.push_str("</p></body></html>");
+    body
+}
+
+/// A link as an HTML paragraph's content.
+pub(crate) fn html_link(href: &str, label: &str) -> String {
+    format!("<a href=\"{}\">{}</a>", escape(href), escape(label))
 }
 
 fn article(role: Role) -> &'static str {
@@ -113,20 +156,13 @@ pub fn invitation_mail(
             "Accept the invitation",
         )
     };
-    let text = format!(
-        "{lead}\n\n{action}: {link}\n\nThe link works once and expires at {expires}. \
-         If you did not expect this message, ignore it: nothing happens without you.\n"
+    let footer = format!(
+        "The link works once and expires at {expires}; if several invitation mails reach you, \
+         only the newest one's link works. If you did not expect this message, ignore it: \
+         nothing happens without you."
     );
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{}</p>\
-         <p><a href=\"{}\">{}</a></p><p style=\"color:#666\">The link works once and expires \
-         at {}. If you did not expect this message, ignore it: nothing happens without you.</p>\
-         </body></html>",
-        escape(&lead),
-        escape(&link),
-        escape(action),
-        escape(&expires)
-    );
+    let text = format!("{lead}\n\n{action}: {link}\n\n{footer}\n");
+    let html = html_page(&[escape(&lead), html_link(&link, action)], &footer);
     OutgoingMail {
         to: invitation.email.clone(),
         subject,
@@ -158,6 +194,7 @@ mod tests {
     fn the_link_carries_the_token_and_names_are_escaped_in_html() {
         let links = MailLinks {
             accept_invitation: "https://app.example/accept".into(),
+            ..MailLinks::on("https://app.example")
         };
         let mail = invitation_mail(
             &invitation(Role::Admin, false),
@@ -173,6 +210,11 @@ mod tests {
                 .contains("https://app.example/accept?token=pi_abc")
         );
         assert!(mail.html.contains("&lt;Acme &amp; Co&gt;"));
+        assert!(
+            mail.html
+                .contains("<a href=\"https://app.example/accept?token=pi_abc\">")
+        );
+        assert!(mail.text.contains("only the newest one's link works"));
         assert!(!mail.html.contains("<Acme"));
         assert!(
             !format!("{mail:?}").contains("pi_abc"),
@@ -184,6 +226,7 @@ mod tests {
     fn a_contact_without_a_password_is_asked_to_set_one() {
         let links = MailLinks {
             accept_invitation: "https://app.example/accept?lang=en".into(),
+            ..MailLinks::on("https://app.example")
         };
         let mail = invitation_mail(&invitation(Role::Partner, true), "Acme", "pi_x", &links);
         assert!(mail.subject.contains("partner portal"));

@@ -61,11 +61,13 @@ pub struct Invitation {
     pub created_at: DateTime<Utc>,
 }
 
-/// An invitation about to be stored. Only the token's hash is stored; the token itself goes out
-/// once, by mail to the invited address.
+/// An invitation about to be stored. Its stored token hash is a placeholder: the token behind it
+/// is never sent anywhere, so no link works until the outbox relay mints the one it mails
+/// ([`crate::organizations::invitations::InvitationDelivery`]).
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
     pub invitation: Invitation,
+    /// The placeholder (only its hash is stored).
     pub token: IssuedToken,
     pub invited_by: Option<UserId>,
 }

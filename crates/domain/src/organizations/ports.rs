@@ -98,15 +98,24 @@ pub trait OrganizationStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// Replaces a pending invitation's token (the old one stops working) and its expiry, and
-    /// records an `invitation_resent` event. `Ok(None)` when there is no pending invitation
-    /// with that id in the organization.
+    /// Sets a pending invitation's new expiry and records an `invitation_resent` event (which
+    /// names the invitation, never a token), in one transaction. `Ok(None)` when there is no
+    /// pending invitation with that id in the organization.
     async fn reissue_invitation(
         &self,
         organization: OrganizationId,
         id: InvitationId,
-        token: TokenHash,
         expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError>;
+
+    /// Replaces the token of an open invitation (not accepted, not revoked, not expired at
+    /// `now`) in one statement, so the token about to be mailed is the only one that works.
+    /// `Ok(None)` when the invitation is not open (or unknown): there is nothing to mail.
+    async fn mint_invitation_token(
+        &self,
+        id: InvitationId,
+        token: TokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<Invitation>, StoreError>;
 
@@ -139,7 +148,7 @@ pub trait OrganizationStore: Send + Sync {
     ) -> Result<Option<PendingInvitation>, StoreError>;
 
     /// Accepts the invitation atomically: creates the account or sets the bound account's
-    /// password, grants the role (keeping a higher one the user already has), marks the
+    /// password (and marks its email verified: the token proved the address), grants the role (keeping a higher one the user already has), marks the
     /// invitation used and starts or switches the session. `Ok(None)` when the invitation was
     /// used, revoked or expired in the meantime, or the bound account got a password meanwhile
     /// (nothing changes then).

@@ -6,7 +6,6 @@ use crate::identity::model::{ClientInfo, NewSession, NewUser, Principal, Session
 use crate::identity::password::Password;
 use crate::identity::ports::{HashingError, IdentityStore, PasswordHasher};
 use crate::identity::role::Role;
-use crate::organizations::invitations::InvitationDelivery;
 use crate::organizations::model::{
     INVITATION_TTL, Invitation, Member, Membership, NewInvitation, NewOrganization, Organization,
 };
@@ -14,7 +13,7 @@ use crate::organizations::ports::{AcceptSession, InvitationAcceptance, Organizat
 use crate::shared::clock::Clock;
 use crate::shared::error::{Classify, ErrorKind, FieldError, ValidationErrors};
 use crate::shared::ids::{InvitationId, OrganizationId, UserId};
-use crate::shared::secret::{IssuedToken, TokenHash};
+use crate::shared::secret::TokenHash;
 use crate::shared::slug::Slug;
 use crate::shared::values::{BoundedText, Email};
 use std::sync::Arc;
@@ -37,6 +36,10 @@ pub enum OrganizationError {
     SignInToAccept,
     #[error("this invitation is for another account")]
     OtherAccount,
+    #[error("verify your email address first: use the link mailed to it")]
+    EmailNotVerified,
+    #[error("authentication required: the session is missing, unknown, expired or revoked")]
+    Unauthorized,
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
@@ -61,6 +64,8 @@ impl Classify for OrganizationError {
             Self::NotFound | Self::InvitationInvalid => ErrorKind::NotFound,
             Self::SignInToAccept => ErrorKind::Unauthorized,
             Self::OtherAccount => ErrorKind::Forbidden,
+            Self::EmailNotVerified => ErrorKind::EmailNotVerified,
+            Self::Unauthorized => ErrorKind::Unauthorized,
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::Hashing(e) => e.kind(),
             Self::Store(e) => e.kind(),
@@ -97,7 +102,6 @@ pub struct OrganizationService {
     identity: Arc<dyn IdentityStore>,
     organizations: Arc<dyn OrganizationStore>,
     hasher: Arc<dyn PasswordHasher>,
-    delivery: Arc<InvitationDelivery>,
     clock: Arc<dyn Clock>,
 }
 
@@ -106,19 +110,28 @@ impl OrganizationService {
         identity: Arc<dyn IdentityStore>,
         organizations: Arc<dyn OrganizationStore>,
         hasher: Arc<dyn PasswordHasher>,
-        delivery: Arc<InvitationDelivery>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             identity,
             organizations,
             hasher,
-            delivery,
             clock,
         }
     }
 
-    /// Creates an organization, makes the caller its owner and its session's active one.
+    /// Refuses a signed-in user whose email address is not verified yet.
+    async fn require_verified(&self, user: UserId) -> Result<(), OrganizationError> {
+        match self.identity.find_user(user).await? {
+            Some(u) if u.email_verified => Ok(()),
+            Some(_) => Err(OrganizationError::EmailNotVerified),
+            // The session outlived its user (deleted meanwhile).
+            None => Err(OrganizationError::Unauthorized),
+        }
+    }
+
+    /// Creates an organization, makes the caller its owner and its session's active one. The
+    /// caller's email address must be verified.
     pub async fn create(
         &self,
         principal: &Principal,
@@ -139,6 +152,7 @@ impl OrganizationService {
         let Some(name) = name.filter(|_| errors.is_empty()) else {
             return Err(OrganizationError::Invalid(errors));
         };
+        self.require_verified(*user_id).await?;
         let (slug, slug_chosen) = match chosen {
             Some(Some(s)) => (s, true),
             _ => (Slug::from_name(name.as_str()), false),
@@ -188,8 +202,10 @@ impl OrganizationService {
         Ok(self.organizations.list_members(m.organization_id).await?)
     }
 
-    /// Invites the email to the organization with a single-use token, mailed to it. Whether
-    /// the address has an account is not revealed: the invitee joins by accepting.
+    /// Invites the email to the organization: stores the invitation and its `invitation_created`
+    /// event; the outbox relay mails it with a freshly minted single-use token
+    /// ([`crate::organizations::invitations::InvitationDelivery`]). Whether the address has an
+    /// account is not revealed: the invitee joins by accepting.
     pub async fn add_member(
         &self,
         principal: &Principal,
@@ -212,7 +228,6 @@ impl OrganizationService {
             principal.user_id(),
             self.clock.now(),
         );
-        let token = invitation.token.token.clone();
         let view = invitation.invitation.clone();
         self.organizations
             .create_invitation(invitation)
@@ -223,7 +238,6 @@ impl OrganizationService {
                 }
                 e => e.into(),
             })?;
-        self.delivery.deliver(&view, &token).await;
         Ok(view)
     }
 
@@ -255,8 +269,8 @@ impl OrganizationService {
         }
     }
 
-    /// Mails a pending invitation again with a new token (the old one stops working) and a new
-    /// 48-hour validity.
+    /// Mails a pending invitation again, with a new 48-hour validity: its `invitation_resent`
+    /// event has the relay mint a new token and mail it (the earlier link stops working then).
     pub async fn resend_invitation(
         &self,
         principal: &Principal,
@@ -264,14 +278,10 @@ impl OrganizationService {
     ) -> Result<Invitation, OrganizationError> {
         let m = access::manager(principal)?;
         let now = self.clock.now();
-        let token = IssuedToken::generate(crate::organizations::model::INVITATION_TOKEN_PREFIX);
-        let invitation = self
-            .organizations
-            .reissue_invitation(m.organization_id, id, token.hash, now + INVITATION_TTL, now)
+        self.organizations
+            .reissue_invitation(m.organization_id, id, now + INVITATION_TTL, now)
             .await?
-            .ok_or(OrganizationError::NotFound)?;
-        self.delivery.deliver(&invitation, &token.token).await;
-        Ok(invitation)
+            .ok_or(OrganizationError::NotFound)
     }
 
     /// `partner` comes only with a partner record; only owners grant or take `owner`.
@@ -343,7 +353,9 @@ impl OrganizationService {
     /// The token alone never signs anyone into an account that has a password: such an account
     /// accepts while signed in as itself (`caller`). A token creates an account only for an
     /// address that has none, and a set-password token only sets the password of the account
-    /// it is bound to while that account still has none.
+    /// it is bound to while that account still has none; either way the token proved the
+    /// address, so the account's email counts as verified. A signed-in caller must have
+    /// verified their address already.
     pub async fn accept_invitation(
         &self,
         caller: Option<&Principal>,
@@ -364,6 +376,9 @@ impl OrganizationService {
             }) => Some((*user_id, *session_id)),
             Some(Principal::ApiKey { .. }) => return Err(OrganizationError::UserRequired),
         };
+        if let Some((user_id, _)) = signed_in {
+            self.require_verified(user_id).await?;
+        }
         let now = self.clock.now();
         let pending = self
             .organizations
@@ -455,6 +470,7 @@ impl OrganizationService {
                     email,
                     name,
                     password_hash: Some(hash),
+                    email_verified: true,
                     created_at: now,
                 };
                 (id, Some(user), None)

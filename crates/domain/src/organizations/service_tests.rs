@@ -8,7 +8,7 @@ use crate::identity::ports::{MockIdentityStore, MockPasswordHasher};
 use crate::organizations::ports::MockOrganizationStore;
 use chrono::Utc;
 
-use crate::shared::fixtures::{delivery, principal};
+use crate::shared::fixtures::principal;
 
 fn service(
     identity: MockIdentityStore,
@@ -19,9 +19,21 @@ fn service(
         Arc::new(identity),
         Arc::new(orgs),
         Arc::new(hasher),
-        delivery(),
         Arc::new(SystemClock),
     )
+}
+
+/// An identity store whose every user has (or has not) verified their address.
+fn users(verified: bool) -> MockIdentityStore {
+    let mut identity = MockIdentityStore::new();
+    identity.expect_find_user().returning(move |id| {
+        Ok(Some(User {
+            id,
+            email_verified: verified,
+            ..account(true).user
+        }))
+    });
+    identity
 }
 
 fn invitation(email: &str, bound: Option<UserId>) -> Invitation {
@@ -48,6 +60,7 @@ fn account(password: bool) -> UserWithPassword {
             email: "old@example.com".into(),
             name: "Old".into(),
             has_password: password,
+            email_verified: true,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         },
@@ -108,7 +121,7 @@ async fn derived_slug_clash_retries_with_a_suffix() {
                 created_at: o.created_at,
             })
         });
-    let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+    let svc = service(users(true), orgs, MockPasswordHasher::new());
     let org = svc
         .create(&principal(Role::Member), "Acme", None)
         .await
@@ -122,7 +135,7 @@ async fn chosen_slug_clash_is_a_conflict() {
     orgs.expect_create_organization()
         .times(1)
         .returning(|_, _, _| Err(StoreError::Conflict("slug".into())));
-    let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+    let svc = service(users(true), orgs, MockPasswordHasher::new());
     let err = svc
         .create(&principal(Role::Member), "Acme", Some("acme"))
         .await
@@ -131,61 +144,70 @@ async fn chosen_slug_clash_is_a_conflict() {
 }
 
 #[tokio::test]
-async fn every_addition_is_an_invitation_whose_token_only_the_mail_carries() {
-    let stored = Arc::new(std::sync::Mutex::new(None));
+async fn an_unverified_account_cannot_create_an_organization() {
     let mut orgs = MockOrganizationStore::new();
-    let keep = stored.clone();
+    orgs.expect_create_organization().never();
+    let svc = service(users(false), orgs, MockPasswordHasher::new());
+    let err = svc
+        .create(&principal(Role::Member), "Acme", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrganizationError::EmailNotVerified));
+    assert_eq!(err.kind(), ErrorKind::EmailNotVerified);
+    // Invalid input is reported before the account is looked at.
+    let svc = service(
+        MockIdentityStore::new(),
+        MockOrganizationStore::new(),
+        MockPasswordHasher::new(),
+    );
+    let err = svc
+        .create(&principal(Role::Member), "", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+}
+
+#[tokio::test]
+async fn every_addition_is_an_invitation_stored_for_the_relay_to_mail() {
+    let mut orgs = MockOrganizationStore::new();
     orgs.expect_create_invitation()
         .times(1)
         .withf(|i| i.invitation.role == Role::Viewer && i.invitation.email == "new@example.com")
-        .returning(move |i| {
-            *keep.lock().unwrap() = Some(i.token.hash);
-            Ok(())
-        });
-    orgs.expect_find_organization().returning(|id| {
-        Ok(Some(Organization {
-            id,
-            name: "Acme".into(),
-            slug: "acme".into(),
-            created_at: Utc::now(),
-        }))
-    });
-    let mut mailer = crate::organizations::mail::MockMailer::new();
-    let hash = stored.clone();
-    mailer
-        .expect_send()
-        .times(1)
-        .withf(move |m| {
-            let token = m
-                .text
-                .split("token=")
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap();
-            m.to == "new@example.com" && Some(TokenHash::of(token)) == *hash.lock().unwrap()
-        })
         .returning(|_| Ok(()));
-    let orgs = Arc::new(orgs);
-    let svc = OrganizationService::new(
-        Arc::new(MockIdentityStore::new()),
-        orgs.clone(),
-        Arc::new(MockPasswordHasher::new()),
-        Arc::new(InvitationDelivery::new(
-            Arc::new(mailer),
-            orgs,
-            crate::organizations::mail::MailLinks {
-                accept_invitation: "https://app.example/accept".into(),
-            },
-        )),
-        Arc::new(SystemClock),
-    );
+    // No mail, no token minted here: the invitation_created event carries the rest.
+    orgs.expect_mint_invitation_token().never();
+    let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
     let out = svc
         .add_member(&principal(Role::Admin), "new@example.com", "viewer")
         .await
         .unwrap();
     assert_eq!(out.email, "new@example.com");
+}
+
+#[tokio::test]
+async fn a_resend_extends_the_invitation_and_leaves_the_token_to_the_relay() {
+    let caller = principal(Role::Owner);
+    let org = caller.membership().unwrap().organization_id;
+    let id = InvitationId::generate();
+    let mut orgs = MockOrganizationStore::new();
+    orgs.expect_reissue_invitation()
+        .times(1)
+        .withf(move |o, i, expires, now| *o == org && *i == id && *expires - *now == INVITATION_TTL)
+        .returning(|_, i, _, _| {
+            Ok(Some(Invitation {
+                id: i,
+                ..invitation("ann@example.com", None)
+            }))
+        });
+    orgs.expect_reissue_invitation()
+        .returning(|_, _, _, _| Ok(None));
+    let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+    assert_eq!(svc.resend_invitation(&caller, id).await.unwrap().id, id);
+    let err = svc
+        .resend_invitation(&caller, InvitationId::generate())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 
 #[tokio::test]
@@ -334,7 +356,7 @@ async fn the_invited_account_accepts_while_signed_in_and_keeps_its_session() {
                 && matches!(a.session, AcceptSession::Switch(s) if s == session_id)
         })
         .returning(move |_, _| Ok(Some(existing.user.clone())));
-    let mut identity = MockIdentityStore::new();
+    let mut identity = users(true);
     identity.expect_find_session().returning(move |id| {
         Ok(Some(Session {
             id,
@@ -356,7 +378,7 @@ async fn the_invited_account_accepts_while_signed_in_and_keeps_its_session() {
 #[tokio::test]
 async fn another_signed_in_account_cannot_accept() {
     let orgs = pending(invitation("old@example.com", None), Some(account(true)));
-    let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+    let svc = service(users(true), orgs, MockPasswordHasher::new());
     let err = svc
         .accept_invitation(
             Some(&signed_in_as(UserId::generate())),
@@ -370,7 +392,7 @@ async fn another_signed_in_account_cannot_accept() {
     assert_eq!(err.kind(), ErrorKind::Forbidden);
     // Nor an invitation for an address without an account: it is not the caller's.
     let orgs = pending(invitation("new@example.com", None), None);
-    let svc = service(MockIdentityStore::new(), orgs, MockPasswordHasher::new());
+    let svc = service(users(true), orgs, MockPasswordHasher::new());
     let err = svc
         .accept_invitation(
             Some(&signed_in_as(UserId::generate())),
@@ -382,6 +404,59 @@ async fn another_signed_in_account_cannot_accept() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Forbidden);
+}
+
+#[tokio::test]
+async fn an_unverified_signed_in_account_cannot_accept() {
+    let existing = account(true);
+    let me = signed_in_as(existing.user.id);
+    let mut orgs = pending(invitation("old@example.com", None), Some(existing));
+    orgs.expect_accept_invitation().never();
+    let svc = service(users(false), orgs, MockPasswordHasher::new());
+    let err = svc
+        .accept_invitation(Some(&me), "pi_token", None, None, &ClientInfo::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::EmailNotVerified);
+}
+
+#[tokio::test]
+async fn an_account_created_by_accepting_is_verified() {
+    let mut orgs = pending(invitation("new@example.com", None), None);
+    orgs.expect_accept_invitation()
+        .times(1)
+        .withf(|a, _| {
+            a.create_user
+                .as_ref()
+                .is_some_and(|u| u.email_verified && u.email.as_str() == "new@example.com")
+        })
+        .returning(|a, _| {
+            let u = a.create_user.unwrap();
+            Ok(Some(User {
+                id: u.id,
+                email: u.email.as_str().into(),
+                name: u.name,
+                has_password: true,
+                email_verified: true,
+                created_at: u.created_at,
+                updated_at: u.created_at,
+            }))
+        });
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().returning(|_| Ok("hash".into()));
+    let svc = service(MockIdentityStore::new(), orgs, hasher);
+    let accepted = svc
+        .accept_invitation(
+            None,
+            "pi_token",
+            Some("Ann"),
+            Some("password1"),
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    assert!(accepted.user.email_verified);
+    assert!(accepted.token.is_some());
 }
 
 #[tokio::test]

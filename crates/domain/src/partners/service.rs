@@ -5,7 +5,6 @@ use crate::identity::access;
 use crate::identity::access::AccessError;
 use crate::identity::model::{NewUser, Principal};
 use crate::identity::role::Role;
-use crate::organizations::invitations::InvitationDelivery;
 use crate::organizations::model::NewInvitation;
 use crate::partners::model::{
     CreatePartner, Partner, PartnerCursor, PartnerFilter, PartnerPage, PartnerPatch, TierSource,
@@ -79,6 +78,8 @@ pub fn new_partner_record(
         email: contact.email.clone(),
         name: format!("{} {}", contact.first_name, contact.last_name),
         password_hash: None,
+        // Verified when the contact uses the set-password link of their invitation.
+        email_verified: false,
         created_at: now,
     };
     let invitation = NewInvitation::new(
@@ -103,21 +104,12 @@ pub fn new_partner_record(
 
 pub struct PartnerService {
     partners: Arc<dyn PartnerStore>,
-    delivery: Arc<InvitationDelivery>,
     clock: Arc<dyn Clock>,
 }
 
 impl PartnerService {
-    pub fn new(
-        partners: Arc<dyn PartnerStore>,
-        delivery: Arc<InvitationDelivery>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            partners,
-            delivery,
-            clock,
-        }
+    pub fn new(partners: Arc<dyn PartnerStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { partners, clock }
     }
 
     async fn check_manager(
@@ -140,7 +132,7 @@ impl PartnerService {
     }
 
     /// Creates the partner with its primary contact, who is mailed an invitation to the portal
-    /// (a set-password link when their account has no password yet).
+    /// (a set-password link when their account has no password yet) by the outbox relay.
     pub async fn create(
         &self,
         principal: &Principal,
@@ -155,9 +147,7 @@ impl PartnerService {
             input,
             self.clock.now(),
         );
-        let token = record.invitation.token.token.clone();
-        let (partner, invitation) = self.partners.create_partner(record).await?;
-        self.delivery.deliver(&invitation, &token).await;
+        let (partner, _invitation) = self.partners.create_partner(record).await?;
         Ok(partner)
     }
 
@@ -276,7 +266,7 @@ mod tests {
     use crate::partners::web_domain::PartnerDomain;
     use crate::shared::values::{BoundedText, Email};
 
-    use crate::shared::fixtures::{delivery, principal};
+    use crate::shared::fixtures::principal;
 
     fn input() -> CreatePartner {
         CreatePartner {
@@ -304,11 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn viewers_and_partners_cannot_create() {
-        let svc = PartnerService::new(
-            Arc::new(MockPartnerStore::new()),
-            delivery(),
-            Arc::new(SystemClock),
-        );
+        let svc = PartnerService::new(Arc::new(MockPartnerStore::new()), Arc::new(SystemClock));
         for role in [Role::Viewer, Role::Partner] {
             let err = svc.create(&principal(role), input()).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Forbidden, "{role}");
@@ -331,7 +317,7 @@ mod tests {
             })
             .times(1)
             .returning(move |r| Ok((partner(org), r.invitation.invitation.clone())));
-        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
         svc.create(&p, input()).await.unwrap();
     }
 
@@ -341,7 +327,7 @@ mod tests {
         store
             .expect_create_partner()
             .returning(|_| Err(StoreError::Conflict("domain".into())));
-        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
         let err = svc
             .create(&principal(Role::Owner), input())
             .await
@@ -355,7 +341,7 @@ mod tests {
         store
             .expect_is_internal_member()
             .returning(|_, _| Ok(false));
-        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
         let mut i = input();
         i.manager_id = Some(UserId::generate());
         let err = svc.create(&principal(Role::Owner), i).await.unwrap_err();
@@ -371,7 +357,7 @@ mod tests {
             .expect_list_partners()
             .withf(|_, _, _, limit| *limit == 3)
             .returning(move |_, _, _, _| Ok((0..3).map(|_| partner(org)).collect()));
-        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
         let page = svc
             .list(&p, PartnerFilter::default(), None, 2)
             .await
@@ -390,7 +376,7 @@ mod tests {
             .expect_update_partner()
             .withf(|_, _, patch, _| patch.tier_source == Some(Some(TierSource::Manual)))
             .returning(move |_, _, _, _| Ok(Some(partner(org))));
-        let svc = PartnerService::new(Arc::new(store), delivery(), Arc::new(SystemClock));
+        let svc = PartnerService::new(Arc::new(store), Arc::new(SystemClock));
         let patch = PartnerPatch {
             tier: Some(Some(ShortText::parse("Gold").unwrap())),
             ..Default::default()

@@ -12,6 +12,11 @@ pub enum ErrorKind {
     NoActiveOrganization,
     Unauthorized,
     Forbidden,
+    /// The caller's email address is not verified yet (sign-up's verification link).
+    EmailNotVerified,
+    /// A mailed single-use token (email verification, password reset) is unknown, used or
+    /// expired.
+    InvalidToken,
     NotFound,
     Conflict,
     NameTaken,

@@ -33,6 +33,9 @@ pub struct ApplicationDto {
     /// Which fieldKeys become the partner on approval: `{name?, domain?, firstName?, lastName?, email?, type?}`.
     #[schema(value_type = Object)]
     pub partner_mapping: Value,
+    /// Whether the organization's owners and admins are mailed a notice of each new
+    /// submission.
+    pub notify_submissions: bool,
     /// The hosted form.
     pub form_url: String,
     pub created_at: Timestamp,
@@ -50,6 +53,7 @@ impl ApplicationDto {
             agreements: to_json(&a.agreements),
             content: to_json(&a.content),
             partner_mapping: to_json(&a.partner_mapping),
+            notify_submissions: a.notify_on_submission,
             name: a.name,
             slug: a.slug,
             created_at: a.created_at.into(),
@@ -86,6 +90,9 @@ pub struct ApplicationRequest {
     pub content: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub partner_mapping: Option<Value>,
+    /// Mail each owner and admin of the organization a notice of every new submission
+    /// (default `true`; unchanged when absent on update).
+    pub notify_submissions: Option<bool>,
 }
 
 impl From<ApplicationRequest> for ApplicationInput {
@@ -98,6 +105,7 @@ impl From<ApplicationRequest> for ApplicationInput {
             agreements: r.agreements,
             content: r.content,
             partner_mapping: r.partner_mapping,
+            notify_submissions: r.notify_submissions,
         }
     }
 }

@@ -12,6 +12,10 @@ pub struct UserDto {
     pub id: Uuid,
     pub email: String,
     pub name: String,
+    /// Whether the address is verified. A signed-up account is not until its verification
+    /// link (mailed at sign-up; `POST /api/auth/verify-email/resend` mails another) is used;
+    /// until then it cannot create organizations or accept invitations.
+    pub email_verified: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -22,6 +26,7 @@ impl From<User> for UserDto {
             id: u.id.as_uuid(),
             email: u.email,
             name: u.name,
+            email_verified: u.email_verified,
             created_at: ts(u.created_at),
             updated_at: ts(u.updated_at),
         }
@@ -119,3 +124,35 @@ pub struct AcceptInvitationRequest {
 }
 
 redacted_debug!(AcceptInvitationRequest { name; token, password });
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    pub user: UserDto,
+}
+
+/// A mailed link's token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmailRequest {
+    /// The `token` of the verification link.
+    pub token: String,
+}
+
+redacted_debug!(VerifyEmailRequest { ; token });
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirmRequest {
+    /// The `token` of the reset link.
+    pub token: String,
+    /// The new password, at least 8 characters.
+    pub password: String,
+}
+
+redacted_debug!(PasswordResetConfirmRequest { ; token, password });

@@ -1,11 +1,12 @@
-//! Sign-up, sign-in, sign-out, the current session and the active organization.
+//! Sign-up, sign-in, sign-out, the current session and the active organization; email
+//! verification and password reset.
 
 use crate::browser::NotCrossOrigin;
 use crate::dto::auth::*;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, MaybeCaller, SESSION_COOKIE, client_info};
-use crate::openapi::{JsonBodyErrors, SignedInErrors};
+use crate::openapi::{DatabaseUnavailable, JsonBodyErrors, SignedInErrors};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -39,7 +40,7 @@ pub(crate) fn signed_in(state: &AppState, signed: SignedIn) -> HttpResponse {
     tag = "auth",
     request_body = SignUpRequest,
     responses(
-        (status = 200, description = "Account created and signed in; sets the `session_token` cookie", body = SignedInResponse),
+        (status = 200, description = "Account created (`emailVerified: false`) and signed in; sets the `session_token` cookie. A verification link (valid 48 hours) is mailed to the address; until it is used, the account cannot create organizations or accept invitations (403 `email_not_verified`)", body = SignedInResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "Sign-up is disabled (`SIGNUP_ENABLED=false`), or a page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
         (status = 409, description = "The email already has an account", body = ErrorBody),
@@ -165,11 +166,11 @@ pub async fn set_active(
     tag = "auth",
     request_body = AcceptInvitationRequest,
     responses(
-        (status = 200, description = "Joined the organization. A new account (or a partner contact setting its password) is signed in: `token` and the `session_token` cookie. An account that has a password must be signed in to accept: its session switches to the organization and no new token is issued.", body = AcceptedResponse),
+        (status = 200, description = "Joined the organization. A new account (or a partner contact setting its password) is created verified (the mailed token proved the address) and signed in: `token` and the `session_token` cookie. An account that has a password must be signed in to accept: its session switches to the organization and no new token is issued.", body = AcceptedResponse),
         (status = 400, description = "Invalid input (e.g. a password is needed for a new account)", body = ErrorBody),
         (status = 401, description = "The invitation is for an account that has a password: sign in as it, then accept (a token alone never signs into an existing account); or a presented credential is not live", body = ErrorBody),
-        (status = 403, description = "Signed in as another account than the invited one, or a page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
-        (status = 404, description = "Unknown, used, revoked or expired invitation", body = ErrorBody),
+        (status = 403, description = "Signed in as another account than the invited one; `email_not_verified`: signed in as an account whose address is not verified yet; or a page of another origin (not this service's nor one in `CORS_ALLOWED_ORIGINS`) sent it", body = ErrorBody),
+        (status = 404, description = "Unknown, used, revoked or expired invitation (only the newest invitation mail's link works)", body = ErrorBody),
         (status = 503, description = "Database unavailable, or the server is saturated with password work (`Retry-After`)", body = ErrorBody),
         JsonBodyErrors,
     ),
@@ -208,4 +209,90 @@ pub async fn accept_invitation(
         session: session.into(),
         token,
     }))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = VerifyEmailRequest,
+    responses(
+        (status = 200, description = "The address is verified (the link works once; the account's other verification links stop working)", body = UserResponse),
+        (status = 400, description = "`invalid_token`: the link is unknown, used or expired (ask for a new one); or invalid input", body = ErrorBody),
+        DatabaseUnavailable,
+        JsonBodyErrors,
+    )
+)]
+#[post("/auth/verify-email")]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    body: Json<VerifyEmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.accounts.verify_email(&body.0.token).await?;
+    Ok(HttpResponse::Ok().json(UserResponse { user: user.into() }))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 202, description = "A new verification link is on its way to the account's address (valid 48 hours)", body = SuccessResponse),
+        (status = 403, description = "Called with an API key", body = ErrorBody),
+        (status = 409, description = "The address is verified already", body = ErrorBody),
+        (status = 429, description = "3 verification mails an hour per account; see `Retry-After`", body = ErrorBody),
+        SignedInErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/auth/verify-email/resend")]
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    state.accounts.resend_verification(&caller.0).await?;
+    Ok(HttpResponse::Accepted().json(SuccessResponse::OK))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Same answer whether or not the email has an account; if it has one, a reset link (valid 1 hour) is on its way to it", body = SuccessResponse),
+        (status = 400, description = "Not an email address", body = ErrorBody),
+        (status = 429, description = "3 requests an hour for one email (whether or not it has an account), or the per-address limit (`PASSWORD_RESETS_PER_ADDRESS` an hour); see `Retry-After`", body = ErrorBody),
+        DatabaseUnavailable,
+        JsonBodyErrors,
+    )
+)]
+#[post("/auth/password-reset/request")]
+pub async fn request_password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<PasswordResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .accounts
+        .request_password_reset(&body.0.email, &client_info(&req))
+        .await?;
+    Ok(HttpResponse::Accepted().json(SuccessResponse::OK))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordResetConfirmRequest,
+    responses(
+        (status = 200, description = "The password is set (the link works once), the address counts as verified, and every session of the account is revoked: sign in with the new password", body = UserResponse),
+        (status = 400, description = "`invalid_token`: the link is unknown, used or expired (ask for a new one); or `validation_failed` (password under 8 characters)", body = ErrorBody),
+        (status = 503, description = "Database unavailable, or the server is saturated with password work (`Retry-After`)", body = ErrorBody),
+        JsonBodyErrors,
+    )
+)]
+#[post("/auth/password-reset/confirm")]
+pub async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    body: Json<PasswordResetConfirmRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let user = state
+        .accounts
+        .confirm_password_reset(&b.token, &b.password)
+        .await?;
+    Ok(HttpResponse::Ok().json(UserResponse { user: user.into() }))
 }

@@ -4,7 +4,11 @@
 //!   `POST /api/partners/applications/submit`;
 //! - `GET /accept-invitation?token=…` (the link of invitation mails, `INVITATION_URL`) posts the
 //!   token to `POST /api/auth/invitations/accept` once the invitee clicks, and asks for a new
-//!   account's password or for signing in as the invited account when the answer says so.
+//!   account's password or for signing in as the invited account when the answer says so;
+//! - `GET /verify-email?token=…` (the link of verification mails, `VERIFY_EMAIL_URL`) posts the
+//!   token to `POST /api/auth/verify-email` once the user clicks;
+//! - `GET /reset-password?token=…` (the link of reset mails, `RESET_PASSWORD_URL`) asks for the
+//!   new password and posts it with the token to `POST /api/auth/password-reset/confirm`.
 //!
 //! The pages are static; the only per-response value is the Content-Security-Policy nonce that
 //! lets their inline `<style>` and `<script>` run. Nothing from the request is written into a
@@ -20,13 +24,28 @@ use partneros_domain::shared::slug::Slug;
 
 const PAGE: &str = include_str!("../../assets/apply.html");
 const ACCEPT_PAGE: &str = include_str!("../../assets/accept-invitation.html");
+const VERIFY_PAGE: &str = include_str!("../../assets/verify-email.html");
+const RESET_PAGE: &str = include_str!("../../assets/reset-password.html");
 const NONCE_PLACEHOLDER: &str = "{{CSP_NONCE}}";
 /// Cloudflare Turnstile's origin: its script and its challenge iframe.
 const TURNSTILE_ORIGIN: &str = "https://challenges.cloudflare.com";
 
 /// Registers the hosted page; call from the app builder before the default service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(apply_page).service(accept_invitation_page);
+    cfg.service(apply_page)
+        .service(accept_invitation_page)
+        .service(verify_email_page)
+        .service(reset_password_page);
+}
+
+#[actix_web::get("/verify-email")]
+pub async fn verify_email_page() -> HttpResponse {
+    page(HttpResponse::Ok(), VERIFY_PAGE, Reach::OwnOrigin)
+}
+
+#[actix_web::get("/reset-password")]
+pub async fn reset_password_page() -> HttpResponse {
+    page(HttpResponse::Ok(), RESET_PAGE, Reach::OwnOrigin)
 }
 
 #[actix_web::get("/accept-invitation")]
@@ -179,6 +198,26 @@ mod tests {
         assert!(!body.contains(NONCE_PLACEHOLDER));
         assert!(body.contains("/api/auth/invitations/accept"));
         assert_eq!(header(&headers, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    }
+
+    #[actix_web::test]
+    async fn serves_the_verification_and_reset_pages_without_third_party_origins() {
+        for (path, api) in [
+            ("/verify-email?token=pv_x", "/api/auth/verify-email"),
+            (
+                "/reset-password?token=pr_x",
+                "/api/auth/password-reset/confirm",
+            ),
+        ] {
+            let (status, headers, body) = get(path).await;
+            assert_eq!(status, 200, "{path}");
+            let csp = header(&headers, header::CONTENT_SECURITY_POLICY);
+            assert!(!csp.contains("cloudflare"), "{csp}");
+            assert!(csp.contains("connect-src 'self'"));
+            assert!(!body.contains(NONCE_PLACEHOLDER));
+            assert!(body.contains(api), "{path}");
+            assert_eq!(body.matches("<script").count(), 1);
+        }
     }
 
     #[actix_web::test]

@@ -15,7 +15,7 @@ use partneros_domain::shared::ids::{InvitationId, UserId};
     responses(
         (status = 201, description = "Created; the caller is its owner and it is now the session's active organization", body = OrganizationResponse),
         (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 403, description = "Called with an API key", body = ErrorBody),
+        (status = 403, description = "Called with an API key; or `email_not_verified`: the caller's address is not verified yet", body = ErrorBody),
         (status = 409, description = "The slug is taken", body = ErrorBody),
         SignedInErrors,
         JsonBodyErrors,
@@ -83,7 +83,7 @@ pub async fn list_members(
     tag = "members",
     request_body = AddMemberRequest,
     responses(
-        (status = 201, description = "The address is invited: a single-use link, valid 48 hours, is mailed to it (and only there). The answer is the same whether or not the address has an account; the invitee joins by accepting.", body = InvitationResponse),
+        (status = 201, description = "The address is invited: a single-use link, valid 48 hours, is mailed to it (and only there) moments later, by the outbox relay, which mints the token as it sends the mail. The answer carries no token, and is the same whether or not the address has an account; the invitee joins by accepting.", body = InvitationResponse),
         (status = 400, description = "Invalid input or no active organization", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage members; only owners grant `owner`", body = ErrorBody),
         (status = 409, description = "The address is already a member", body = ErrorBody),
@@ -156,7 +156,7 @@ pub async fn revoke_invitation(
     tag = "members",
     params(("invitationId" = uuid::Uuid, Path, description = "The invitation's id")),
     responses(
-        (status = 200, description = "Mailed again with a new link, valid 48 hours; the previous link no longer works", body = InvitationResponse),
+        (status = 200, description = "Mailed again (by the outbox relay, moments later) with a new link, valid 48 hours from now; once the new mail is sent, the earlier links no longer work (only the newest invitation mail's link does)", body = InvitationResponse),
         (status = 400, description = "Malformed id or no active organization", body = ErrorBody),
         (status = 403, description = "Only owners and admins manage invitations", body = ErrorBody),
         (status = 404, description = "No pending invitation with this id in the active organization", body = ErrorBody),

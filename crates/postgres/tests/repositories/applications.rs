@@ -45,6 +45,7 @@ fn application(organization: OrganizationId, slug: &str, status: ApplicationStat
             name: Some("companyName".into()),
             ..PartnerMapping::default()
         },
+        notify_on_submission: true,
         created_at: now,
         updated_at: now,
     }
@@ -580,4 +581,108 @@ async fn approving_onto_a_taken_domain_is_a_conflict_and_leaves_the_submission_p
     assert!(is_conflict(&approved), "{approved:?}");
     let stored = store.get_submission(acme, s).await.unwrap().unwrap();
     assert_eq!(stored.status, SubmissionStatus::Pending);
+}
+
+// ---------------------------------------------------------------------------------------------
+// New-submission notices
+
+#[tokio::test]
+async fn the_notice_flag_round_trips_and_is_patched_alone() {
+    let (_db, store) = setup().await;
+    let (acme, _, _) = two_organizations(&store).await;
+    let mut quiet = application(acme, "quiet", ApplicationStatus::Draft);
+    quiet.notify_on_submission = false;
+    let quiet = created(&store, quiet).await;
+    assert!(
+        !store
+            .get_application(acme, quiet.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .notify_on_submission
+    );
+    let patch = ApplicationPatch {
+        notify_on_submission: Some(true),
+        ..ApplicationPatch::default()
+    };
+    let loud = store
+        .update_application(acme, quiet.id, patch, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(loud.notify_on_submission);
+    assert_eq!((loud.name, loud.fields), (quiet.name, quiet.fields));
+    let untouched = store
+        .update_application(acme, quiet.id, ApplicationPatch::default(), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(untouched.notify_on_submission);
+}
+
+#[tokio::test]
+async fn a_notice_goes_to_the_owners_and_admins_of_the_submissions_organization() {
+    use partneros_domain::applications::notice::Recipient;
+    use partneros_domain::identity::role::Role;
+    let (_db, store) = setup().await;
+    let (acme, globex, _) = two_organizations(&store).await;
+    for (address, role) in [
+        ("admin@example.com", Role::Admin),
+        ("member@example.com", Role::Member),
+        ("viewer@example.com", Role::Viewer),
+    ] {
+        let u = user(&store, address).await;
+        store.add_member(acme, u, role).await.unwrap();
+    }
+    // An admin elsewhere only.
+    let elsewhere = user(&store, "globex-admin@example.com").await;
+    store
+        .add_member(globex, elsewhere, Role::Admin)
+        .await
+        .unwrap();
+    partner(&store, acme, "Partner Co", None).await;
+
+    let a = created(
+        &store,
+        application(acme, "apply", ApplicationStatus::Published),
+    )
+    .await;
+    let at = t0();
+    let s = submitted(&store, submission(&a, "lead@example.com", None, at)).await;
+    let notice = store.submission_notice(acme, s).await.unwrap().unwrap();
+    assert_eq!((notice.submission_id, notice.application_id), (s, a.id));
+    assert_eq!(notice.application_name, "Apply to apply");
+    assert_eq!(notice.organization_name, "ACME");
+    assert!(notice.notify);
+    assert_eq!(notice.submitted_at, at);
+    let mut to: Vec<&str> = notice.recipients.iter().map(|r| r.email.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["admin@example.com", "owner@example.com"]);
+    assert!(notice.recipients.contains(&Recipient {
+        email: "owner@example.com".into(),
+        name: "Test User".into(),
+    }));
+
+    // Another organization does not see it; an unknown submission is none.
+    assert!(store.submission_notice(globex, s).await.unwrap().is_none());
+    assert!(
+        store
+            .submission_notice(acme, Uuid::new_v4())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Switched off: the notice says so, with nobody to mail.
+    let patch = ApplicationPatch {
+        notify_on_submission: Some(false),
+        ..ApplicationPatch::default()
+    };
+    store
+        .update_application(acme, a.id, patch, t0())
+        .await
+        .unwrap();
+    let off = store.submission_notice(acme, s).await.unwrap().unwrap();
+    assert!(!off.notify);
+    assert!(off.recipients.is_empty());
 }

@@ -54,13 +54,14 @@ pub(crate) fn new_user(address: &str, with_password: bool, now: DateTime<Utc>) -
         email: email(address),
         name: "Test User".into(),
         password_hash: with_password.then(|| "$argon2id$stub".to_owned()),
+        email_verified: true,
         created_at: now,
     }
 }
 
 pub(crate) async fn user(store: &Database, address: &str) -> UserId {
     store
-        .create_user(new_user(address, true, t0()), None)
+        .create_user(new_user(address, true, t0()), None, None)
         .await
         .unwrap()
         .id
@@ -131,7 +132,10 @@ pub(crate) fn record(
             },
         },
         contact_id: ContactId::generate(),
-        contact_user: new_user(contact, false, now),
+        contact_user: NewUser {
+            email_verified: false,
+            ..new_user(contact, false, now)
+        },
         invitation: NewInvitation::new(
             organization,
             &contact_email,

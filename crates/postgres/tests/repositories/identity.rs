@@ -12,7 +12,7 @@ use partneros_domain::shared::secret::TokenHash;
 async fn users_are_found_and_unique_case_insensitively() {
     let (_db, store) = setup().await;
     let created = store
-        .create_user(new_user("Jane.Doe@Example.com", true, t0()), None)
+        .create_user(new_user("Jane.Doe@Example.com", true, t0()), None, None)
         .await
         .unwrap();
     assert_eq!(created.email, "Jane.Doe@example.com");
@@ -33,7 +33,7 @@ async fn users_are_found_and_unique_case_insensitively() {
     );
 
     let again = store
-        .create_user(new_user("jane.doe@example.com", true, t0()), None)
+        .create_user(new_user("jane.doe@example.com", true, t0()), None, None)
         .await;
     assert!(is_conflict(&again), "{again:?}");
     assert_eq!(store.count_users().await.unwrap(), 1);

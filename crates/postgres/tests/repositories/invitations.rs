@@ -272,14 +272,13 @@ async fn invitations_are_replaced_listed_revoked_and_reissued() {
         "the replaced token is dead"
     );
 
-    // Reissue: a new token, the old one dead, a new expiry, an event without the token.
-    let fresh = TokenHash::of("pi_fresh");
+    // Reissue: a new expiry and an event naming the invitation; the relay then mints a new
+    // token (the old one dies then).
     let later = now + Duration::hours(47);
     let reissued = store
         .reissue_invitation(
             acme,
             second.invitation.id,
-            fresh,
             later + Duration::hours(48),
             later,
         )
@@ -287,6 +286,13 @@ async fn invitations_are_replaced_listed_revoked_and_reissued() {
         .unwrap()
         .unwrap();
     assert_eq!(reissued.expires_at, later + Duration::hours(48));
+    let fresh = TokenHash::of("pi_fresh");
+    let minted = store
+        .mint_invitation_token(second.invitation.id, fresh, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(minted.expires_at, later + Duration::hours(48));
     assert!(
         store
             .find_pending_invitation(second.token.hash, later)
@@ -320,7 +326,7 @@ async fn invitations_are_replaced_listed_revoked_and_reissued() {
     );
     assert!(
         store
-            .reissue_invitation(other, second.invitation.id, fresh, later, later)
+            .reissue_invitation(other, second.invitation.id, later, later)
             .await
             .unwrap()
             .is_none()
@@ -397,4 +403,120 @@ async fn a_set_password_invitation_cannot_overwrite_a_password_set_meanwhile() {
         count(&db, &format!("sessions WHERE user_id = '{contact}'")).await,
         0
     );
+}
+
+#[tokio::test]
+async fn a_token_is_minted_only_for_an_open_invitation() {
+    let (db, store) = setup().await;
+    let now = t0();
+    let owner = user(&store, "owner@example.com").await;
+    let acme = org(&store, owner, "acme").await;
+    let invite = |address: &str| {
+        NewInvitation::new(acme, &email(address), Role::Member, None, Some(owner), now)
+    };
+    let open = invite("open@example.com");
+    let revoked = invite("revoked@example.com");
+    let accepted = invite("accepted@example.com");
+    for i in [&open, &revoked, &accepted] {
+        store.create_invitation(i.clone()).await.unwrap();
+    }
+    store
+        .revoke_invitation(acme, revoked.invitation.id, now)
+        .await
+        .unwrap();
+    let newcomer = new_user("accepted@example.com", true, now);
+    store
+        .accept_invitation(
+            InvitationAcceptance {
+                invitation_id: accepted.invitation.id,
+                user_id: newcomer.id,
+                create_user: Some(newcomer.clone()),
+                set_password_hash: None,
+                session: AcceptSession::Start(new_session(newcomer.id, Some(acme), now)),
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+
+    let minted = TokenHash::of("pi_minted");
+    let got = store
+        .mint_invitation_token(open.invitation.id, minted, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, open.invitation);
+    // The placeholder stored at creation no longer works; the minted token does.
+    assert!(
+        store
+            .find_pending_invitation(open.token.hash, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_pending_invitation(minted, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    for (id, at) in [
+        (revoked.invitation.id, now),
+        (accepted.invitation.id, now),
+        (open.invitation.id, open.invitation.expires_at),
+        (partneros_domain::shared::ids::InvitationId::generate(), now),
+    ] {
+        let before = snapshot(&db, &["invitations"]).await;
+        assert!(
+            store
+                .mint_invitation_token(id, TokenHash::of("pi_never"), at)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(snapshot(&db, &["invitations"]).await, before);
+    }
+    // An account created by accepting is verified: the token reached its address.
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "users WHERE id = '{}' AND email_verified_at IS NOT NULL",
+                newcomer.id
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_contact_setting_their_password_through_the_link_is_verified() {
+    let (db, store) = setup().await;
+    let owner = user(&store, "owner@example.com").await;
+    let acme = org(&store, owner, "acme").await;
+    let r = record(acme, "Globex", None, "pat@globex.io", t0());
+    let contact = r.contact_user.id;
+    let (_, invitation) = store.create_partner(r).await.unwrap();
+    let unverified = format!("users WHERE id = '{contact}' AND email_verified_at IS NULL");
+    assert_eq!(count(&db, &unverified).await, 1);
+    let user = store
+        .accept_invitation(
+            InvitationAcceptance {
+                invitation_id: invitation.id,
+                user_id: contact,
+                create_user: None,
+                set_password_hash: Some("$argon2id$pat".into()),
+                session: AcceptSession::Start(new_session(contact, Some(acme), t0())),
+            },
+            t0(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.has_password);
+    assert!(user.email_verified);
+    assert_eq!(count(&db, &unverified).await, 0);
 }

@@ -15,3 +15,4 @@ mod outbox;
 mod partners;
 mod rate_limits;
 mod session_membership;
+mod user_tokens;

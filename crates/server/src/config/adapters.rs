@@ -139,6 +139,25 @@ pub struct MailConfig {
     pub from: partneros_mail::Mailbox,
     /// The page that accepts invitations (`INVITATION_URL`); the token is appended as `?token=`.
     pub invitation_url: String,
+    /// The page that verifies a new account's address (`VERIFY_EMAIL_URL`); `?token=` appended.
+    pub verify_email_url: String,
+    /// The page that sets a new password (`RESET_PASSWORD_URL`); `?token=` appended.
+    pub reset_password_url: String,
+    /// The product's web app (`PUBLIC_APP_URL`): the base of the three pages above unless they
+    /// are set, and of the links in new-submission notices (plain text without it).
+    pub app_url: Option<String>,
+}
+
+impl MailConfig {
+    /// Where the links in mail point.
+    pub fn links(&self) -> partneros_domain::organizations::mail::MailLinks {
+        partneros_domain::organizations::mail::MailLinks {
+            accept_invitation: self.invitation_url.clone(),
+            verify_email: self.verify_email_url.clone(),
+            reset_password: self.reset_password_url.clone(),
+            app: self.app_url.clone(),
+        }
+    }
 }
 
 impl MailConfig {
@@ -165,15 +184,24 @@ impl MailConfig {
                     "must be an address such as `PartnerOS <no-reply@example.com>`",
                 )
             })?;
-        let invitation_url = match vars.get("INVITATION_URL") {
-            Some(u) => http_url("INVITATION_URL", u)?,
-            None => format!("{public_base_url}/accept-invitation"),
+        let app_url = vars
+            .get("PUBLIC_APP_URL")
+            .map(|u| http_url("PUBLIC_APP_URL", u))
+            .transpose()?;
+        // The service hosts the three pages itself; a web app of its own replaces them.
+        let base = app_url.as_deref().unwrap_or(public_base_url);
+        let page = |variable: &'static str, path: &str| match vars.get(variable) {
+            Some(u) => http_url(variable, u),
+            None => Ok(format!("{base}/{path}")),
         };
         Ok(Self {
             smtp,
             dir: vars.get("MAIL_DIR").unwrap_or(".data/mail").into(),
             from,
-            invitation_url,
+            invitation_url: page("INVITATION_URL", "accept-invitation")?,
+            verify_email_url: page("VERIFY_EMAIL_URL", "verify-email")?,
+            reset_password_url: page("RESET_PASSWORD_URL", "reset-password")?,
+            app_url,
         })
     }
 }

@@ -14,7 +14,8 @@ pub struct AuthConfig {
     pub bootstrap: Option<Bootstrap>,
     /// Print a demo account on an empty development database.
     pub demo_account: bool,
-    /// Per-address limits of sign-in and sign-up (`SIGN_INS_PER_ADDRESS`, `SIGN_UPS_PER_ADDRESS`).
+    /// Per-address limits of sign-in, sign-up and password reset requests
+    /// (`SIGN_INS_PER_ADDRESS`, `SIGN_UPS_PER_ADDRESS`, `PASSWORD_RESETS_PER_ADDRESS`).
     pub limits: AuthLimits,
     pub hashing: HashingConfig,
 }
@@ -74,10 +75,15 @@ impl AuthConfig {
         let limits = AuthLimits {
             sign_ins_per_address: vars.number("SIGN_INS_PER_ADDRESS", 30)?,
             sign_ups_per_address: vars.number("SIGN_UPS_PER_ADDRESS", 10)?,
+            password_resets_per_address: vars.number("PASSWORD_RESETS_PER_ADDRESS", 20)?,
         };
         for (variable, limit) in [
             ("SIGN_INS_PER_ADDRESS", limits.sign_ins_per_address),
             ("SIGN_UPS_PER_ADDRESS", limits.sign_ups_per_address),
+            (
+                "PASSWORD_RESETS_PER_ADDRESS",
+                limits.password_resets_per_address,
+            ),
         ] {
             if limit == 0 {
                 return Err(err(variable, "must be at least 1"));

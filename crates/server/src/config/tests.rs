@@ -111,6 +111,13 @@ fn contradictions_name_the_variable() {
     fails_on(&[("SIGN_UPS_PER_ADDRESS", "many")], "SIGN_UPS_PER_ADDRESS");
     fails_on(&[("MAIL_FROM", "not an address")], "MAIL_FROM");
     fails_on(&[("INVITATION_URL", "ftp://x")], "INVITATION_URL");
+    fails_on(&[("VERIFY_EMAIL_URL", "nope")], "VERIFY_EMAIL_URL");
+    fails_on(&[("RESET_PASSWORD_URL", "ftp://x")], "RESET_PASSWORD_URL");
+    fails_on(&[("PUBLIC_APP_URL", "app.example")], "PUBLIC_APP_URL");
+    fails_on(
+        &[("PASSWORD_RESETS_PER_ADDRESS", "0")],
+        "PASSWORD_RESETS_PER_ADDRESS",
+    );
 }
 
 #[test]
@@ -121,6 +128,7 @@ fn abuse_limits_and_mail_have_documented_defaults() {
     assert!(c.auth.hashing.slots >= 1);
     assert_eq!(c.auth.hashing.wait, Duration::from_secs(2));
     assert_eq!(c.mail.dir, std::path::PathBuf::from(".data/mail"));
+    assert_eq!(c.auth.limits.password_resets_per_address, 20);
     assert!(
         c.mail.smtp.is_none(),
         "without SMTP_URL, mail goes to files"
@@ -133,6 +141,32 @@ fn abuse_limits_and_mail_have_documented_defaults() {
         c.mail.invitation_url,
         "http://127.0.0.1:8080/accept-invitation"
     );
+    assert_eq!(
+        c.mail.verify_email_url,
+        "http://127.0.0.1:8080/verify-email"
+    );
+    assert_eq!(
+        c.mail.reset_password_url,
+        "http://127.0.0.1:8080/reset-password"
+    );
+    assert_eq!(c.mail.app_url, None);
+}
+
+#[test]
+fn the_web_app_is_the_base_of_mailed_links_unless_a_page_is_set() {
+    let c = Config::from_vars(&vars(&[
+        ("PUBLIC_APP_URL", "https://app.example.com/"),
+        ("RESET_PASSWORD_URL", "https://id.example.com/reset"),
+    ]))
+    .unwrap();
+    let links = c.mail.links();
+    assert_eq!(links.app.as_deref(), Some("https://app.example.com"));
+    assert_eq!(
+        links.accept_invitation,
+        "https://app.example.com/accept-invitation"
+    );
+    assert_eq!(links.verify_email, "https://app.example.com/verify-email");
+    assert_eq!(links.reset_password, "https://id.example.com/reset");
 }
 
 #[test]

@@ -175,6 +175,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.auth.limits = partneros_domain::identity::auth::AuthLimits {
         sign_ins_per_address: 100_000,
         sign_ups_per_address: 100_000,
+        password_resets_per_address: 100_000,
     };
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 5, 16, 12, 0, 0).unwrap(),
@@ -336,8 +337,16 @@ impl TestApp {
         self.call(Method::DELETE, path, Some(token), None).await
     }
 
-    /// Signs up a user; returns their session token.
+    /// Signs up a user and verifies their address (directly in the database, for speed: the
+    /// verification flow itself has its own tests); returns their session token.
     pub async fn sign_up(&self, email: &str) -> String {
+        let token = self.sign_up_unverified(email).await;
+        self.verify_directly(email).await;
+        token
+    }
+
+    /// Signs up a user, who stays unverified; returns their session token.
+    pub async fn sign_up_unverified(&self, email: &str) -> String {
         let res = self
             .post(
                 "/api/auth/sign-up/email",
@@ -347,6 +356,70 @@ impl TestApp {
             .await;
         assert_eq!(res.status, 200, "sign-up: {:?}", res.body);
         res.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Marks the account of `email` verified and its verification links used (so the relay
+    /// mails none, or one whose link no longer works).
+    pub async fn verify_directly(&self, email: &str) {
+        let client = self.db.client().await;
+        let n = client
+            .execute(
+                "WITH u AS (UPDATE users SET email_verified_at = now() \
+                            WHERE lower(email) = lower($1) RETURNING id) \
+                 UPDATE user_tokens SET used_at = now() \
+                 WHERE user_id IN (SELECT id FROM u) AND used_at IS NULL",
+                &[&email],
+            )
+            .await
+            .unwrap();
+        assert!(n <= 1, "{email}: {n} verification rows");
+    }
+
+    /// Waits until the outbox relay has published every event recorded so far, so every mail
+    /// asked for has been sent (or will never be). Polls; panics after 10 seconds.
+    pub async fn outbox_drained(&self) {
+        let client = self.db.client().await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let pending: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM events WHERE published_at IS NULL",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} outbox events still unpublished after 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Every message mailed to `address` once the outbox is drained, oldest first.
+    pub async fn mail_to(
+        &self,
+        address: &str,
+    ) -> Vec<partneros_domain::organizations::mail::OutgoingMail> {
+        self.outbox_drained().await;
+        self.mail.to(address)
+    }
+
+    /// The token of the newest mail to `address` that links to `page` (e.g. `/verify-email`),
+    /// once the outbox is drained.
+    pub async fn link_token(&self, address: &str, page: &str) -> String {
+        let needle = format!("{page}?token=");
+        let mail = self.mail_to(address).await;
+        let last = mail
+            .iter()
+            .rev()
+            .find(|m| m.text.contains(&needle))
+            .unwrap_or_else(|| panic!("no mail to {address} links to {page}"));
+        token_in(&last.text[last.text.find(&needle).unwrap()..])
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Res {
@@ -428,11 +501,10 @@ impl TestApp {
         res.body["partner"].clone()
     }
 
-    /// The token of the latest invitation mailed to `email`, from the link in the mail.
+    /// The token of the latest invitation mailed to `email`, from the link in the mail (once
+    /// the relay has sent it).
     pub async fn invitation_token(&self, email: &str) -> String {
-        let mail = self.mail.to(email);
-        let last = mail.last().unwrap_or_else(|| panic!("no mail to {email}"));
-        token_in(&last.text)
+        self.link_token(email, "/accept-invitation").await
     }
 
     /// A partner-portal user for a new partner of the owner's organization.

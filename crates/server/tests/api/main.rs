@@ -1,5 +1,6 @@
 //! API tests: the real application on port 0 with a fresh database, driven over HTTP.
 
+mod accounts;
 mod analysis;
 mod analysis_cache;
 mod analysis_limits;
@@ -12,6 +13,7 @@ mod embed;
 mod helpers;
 mod legal_templates;
 mod mail_delivery;
+mod notices;
 mod organizations;
 mod partner_access;
 mod partner_validation;

@@ -76,7 +76,8 @@ impl TestApp {
     }
 
     /// Invites `email` to the owner's organization; returns the token of the mailed link, read
-    /// from the `.eml` file the development mailer wrote (quoted-printable).
+    /// from the `.eml` file the development mailer wrote (quoted-printable) once the outbox
+    /// relay has sent it.
     pub async fn invite(&self, owner_token: &str, email: &str) -> String {
         let (status, body) = self
             .post(
@@ -86,25 +87,49 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 201, "invite: {body}");
-        let files: Vec<_> = std::fs::read_dir(self.mail.path())
-            .expect("the mail dir")
-            .map(|e| e.expect("an entry").path())
-            .collect();
-        let eml = files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).expect("an .eml"))
-            .find(|m| m.contains(&format!("To: {email}")))
-            .unwrap_or_else(|| panic!("no mail to {email} in {files:?}"));
-        let text = eml
-            .replace("=\r\n", "")
-            .replace("=\n", "")
-            .replace("=3D", "=");
+        // The outbox relay sends the mail moments later.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let text = loop {
+            let found = std::fs::read_dir(self.mail.path())
+                .expect("the mail dir")
+                .map(|e| std::fs::read_to_string(e.expect("an entry").path()).expect("an .eml"))
+                .map(|eml| {
+                    eml.replace("=\r\n", "")
+                        .replace("=\n", "")
+                        .replace("=3D", "=")
+                })
+                .find(|m| {
+                    m.contains(&format!("To: {email}")) && m.contains("/accept-invitation?token=")
+                });
+            if let Some(text) = found {
+                break text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no invitation mail to {email} after 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
         let start = text.find("token=").expect("a link with a token") + "token=".len();
         text[start..]
             .split_whitespace()
             .next()
             .expect("the token")
             .to_owned()
+    }
+
+    /// Marks the account's address verified, as its verification link would (that flow has
+    /// API tests of its own).
+    async fn verify(&self, email: &str) {
+        self.db
+            .client()
+            .await
+            .execute(
+                "UPDATE users SET email_verified_at = now() WHERE lower(email) = lower($1)",
+                &[&email],
+            )
+            .await
+            .expect("verify the address");
     }
 
     /// Signs up a user with a password of their own.
@@ -117,6 +142,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 200, "sign-up: {body}");
+        self.verify(email).await;
     }
 
     /// Signs in; the status code.
@@ -142,6 +168,7 @@ impl TestApp {
             .await;
         assert_eq!(status, 200, "sign-up: {body}");
         let token = body["token"].as_str().expect("a session token").to_owned();
+        self.verify(&format!("owner-{tag}@example.com")).await;
         let (status, body) = self
             .post(
                 "/api/organizations",
