@@ -44,10 +44,9 @@ async fn a_signed_up_account_verifies_its_address_with_the_mailed_link_once() {
     let mail = app.mail_to("vera@example.com").await;
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].subject, "Confirm your email address");
-    // The service's own page by default (PUBLIC_BASE_URL; the test app's configuration keeps
-    // the default base).
-    let link = "http://127.0.0.1:8080/verify-email?token=pv_";
-    assert!(mail[0].text.contains(link), "{}", mail[0].text);
+    // The service's own page.
+    let link = format!("{}/verify-email?token=pv_", app.address);
+    assert!(mail[0].text.contains(&link), "{}", mail[0].text);
     assert!(mail[0].html.contains(&format!("<a href=\"{link}")));
     let token = app.link_token("vera@example.com", "/verify-email").await;
     assert!(token.starts_with("pv_"));

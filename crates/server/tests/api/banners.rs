@@ -218,6 +218,8 @@ async fn twenty_a_minute_per_user_and_organization_across_instances() {
     let one = spawn_app().await;
     let two = spawn_app_with(Options {
         database_url: Some(one.db.url().to_owned()),
+        // The first instance's relay mails its users; this one's would take half of that mail.
+        config: Box::new(|c| c.outbound.relay_workers = 0),
         ..Options::default()
     })
     .await;

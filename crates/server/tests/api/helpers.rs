@@ -187,6 +187,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     drop(listener);
     config.http.port = port;
     config.http.public_base_url = format!("http://127.0.0.1:{port}");
+    // Links in mail point at this app (they were derived from the default base).
+    config.mail.invitation_url = format!("http://127.0.0.1:{port}/accept-invitation");
+    config.mail.verify_email_url = format!("http://127.0.0.1:{port}/verify-email");
+    config.mail.reset_password_url = format!("http://127.0.0.1:{port}/reset-password");
     config.analysis.workers = options.analysis_workers;
     config.analysis.poll = std::time::Duration::from_millis(50);
     // The relay and the webhook senders poll often and retry soon; webhook tests set their own
