@@ -89,7 +89,10 @@ A mailed link's single-use token is minted when its mail is sent and exists only
 A mail sent again (a resend, or a retry) carries a new token, so only the newest mail's link works.
 - Sign-up creates an unverified account (`emailVerified: false`) and mails it a verification link (48 hours); until `POST /api/auth/verify-email` uses it, the account can sign in but not create organizations or accept invitations (403 `email_not_verified`). \
 A used, expired or unknown verification or password reset token gets 400 `invalid_token`.
-- Analysis: enrichments are cached 7 days per normalized domain and enricher, shared across organizations (an unreadable site for 1 hour); one analysis per domain runs at a time across instances, others wait up to 150 s (then 503). An analysis sets `tier` from the fit score with `tierSource: auto` unless the tier was set by hand. The ideal partner profile is read by internal roles and replaced (`PUT`) by owners and admins.",
+- Analysis: enrichments are cached 7 days per normalized domain and enricher, shared across organizations (an unreadable site for 1 hour); one analysis per domain runs at a time across instances, others wait up to 150 s (then 503). An analysis sets `tier` from the fit score with `tierSource: auto` unless the tier was set by hand. The ideal partner profile is read by internal roles and replaced (`PUT`) by owners and admins.
+- Webhooks: every change's event is published by an outbox relay at least once, in order per record, and fanned out to the organization's subscribed endpoints. \
+Deliveries are signed as Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried after 5 s, 5 min, 30 min, 2 h, 5 h and 10 h, not ordered across events, and sent through the SSRF guard without following redirects; \
+the `webhooks` section documents each event's body.",
         version = "0.1.0"
     ),
     modifiers(&SecuritySchemes, &WebhooksSection),
