@@ -82,7 +82,7 @@ def request_for(route, n, cfg, rng):
         body = {"slug": cfg["form_slug"], "affiliateSlug": cfg["link_slug"],
                 "formData": {"companyName": f"Applicant {n}", "email": f"applicant-{n}@soak.example"},
                 "acceptedAgreements": []}
-        ip = f"fd00::{(n >> 16) & 0xffff:x}:{n & 0xffff:x}"
+        ip = f"fd00:{(n >> 16) & 0xffff:x}:{n & 0xffff:x}::1"  # one /64 each: limits count IPv6 by /64
         return "POST", "/api/partners/applications/submit", body, {"X-Forwarded-For": ip}
     if route == "POST /api/partners/{id}/analyze (cached)":
         return "POST", f"/api/partners/{rng.choice(cfg['analyzed'])}/analyze", None, auth
