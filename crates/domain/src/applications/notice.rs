@@ -126,14 +126,7 @@ impl EventHandler for SubmissionNotifier {
         };
         for to in &notice.recipients {
             let mail = submission_notice_mail(&notice, to, &self.links);
-            self.mailer.send(mail).await.map_err(|e| {
-                HandlerError(format!(
-                    "{e}: {}",
-                    std::error::Error::source(&e)
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                ))
-            })?;
+            self.mailer.send(mail).await.map_err(HandlerError::from)?;
         }
         Ok(())
     }

@@ -86,14 +86,7 @@ impl EventHandler for InvitationDelivery {
             token.token.expose(),
             &self.links,
         );
-        self.mailer.send(mail).await.map_err(|e| {
-            HandlerError(format!(
-                "{e}: {}",
-                std::error::Error::source(&e)
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ))
-        })
+        self.mailer.send(mail).await.map_err(HandlerError::from)
     }
 }
 

@@ -33,6 +33,14 @@ impl std::fmt::Debug for OutgoingMail {
 #[error("the mail could not be sent")]
 pub struct MailError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
+/// A mail the relay's handler could not send: retried later, with the cause in the event's
+/// `last_error`.
+impl From<MailError> for crate::outbox::HandlerError {
+    fn from(e: MailError) -> Self {
+        Self(format!("{e}: {}", e.0))
+    }
+}
+
 /// Sends mail (SMTP, or files in development).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]

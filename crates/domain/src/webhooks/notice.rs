@@ -85,7 +85,7 @@ impl EventHandler for EndpointDisabledNotice {
                 &text("url"),
                 &text("reason"),
             );
-            self.mailer.send(mail).await.map_err(|e| fail(&e))?;
+            self.mailer.send(mail).await?;
         }
         Ok(())
     }
